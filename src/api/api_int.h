@@ -1,0 +1,69 @@
+/*
+ * api_int.h - what the handlers share: strict reading of JSON bodies and
+ * query parameters, and the mapping from job error codes to HTTP.
+ */
+#ifndef CHECKPOINTD_API_INT_H
+#define CHECKPOINTD_API_INT_H
+
+#include "api/api.h"
+#include "http/http.h"
+#include "jobs/jobs.h"
+
+#include <json-c/json.h>
+#include <stdint.h>
+
+struct store_checkpoint;
+
+/* A field a JSON body may hold. */
+enum api_field_type { API_STRING, API_BOOL };
+
+struct api_field {
+	const char *name;
+	enum api_field_type type;
+	int required;
+	size_t min_len, max_len;            /* strings */
+	int (*valid)(const char *s);        /* strings: extra rule, or NULL */
+	const char *rule;                   /* words for the rule, for errors */
+};
+
+/* Parses the request's body as a JSON object whose members are all among
+ * fields, with the right types and lengths; *out gets the object (the
+ * caller puts it).  On a bad body answers the 400 and returns -1. */
+int api_read_body(struct http_request *req, const struct api_field *fields, size_t nfields,
+		  struct json_object **out);
+
+/* A string member of obj, or NULL (borrowed). */
+const char *api_str(struct json_object *obj, const char *key);
+/* A boolean member of obj, or def. */
+int api_bool(struct json_object *obj, const char *key, int def);
+
+/* Answers 400 when a query parameter is not among allowed (NULL-ended). */
+int api_check_query(struct http_request *req, const char *const *allowed);
+
+/* Reads an optional boolean query parameter ("true"/"false"/"1"/"0");
+ * answers the 400 and returns -1 when malformed. */
+int api_query_bool(struct http_request *req, const char *name, int *out);
+
+/* Answers the problem for a failed jobs call. */
+void api_reply_jobs_error(struct http_request *req, const struct jobs_error *err,
+			  const char *id);
+
+/* The HTTP status for a stable error code. */
+unsigned api_status_for_code(const char *code);
+
+/* Docker's rule for checkpoint names: ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ */
+int api_valid_docker_name(const char *s);
+
+/* Renders a checkpoint record (the same shape everywhere). New reference. */
+struct json_object *api_checkpoint_json(const struct store_checkpoint *ck);
+
+/* Handlers. */
+void api_health(struct http_request *req, void *app);
+void api_engines_list(struct http_request *req, void *app);
+void api_openapi(struct http_request *req, void *app);
+void api_checkpoints_create(struct http_request *req, void *app);
+void api_checkpoints_list(struct http_request *req, void *app);
+void api_checkpoints_get(struct http_request *req, void *app);
+void api_checkpoints_delete(struct http_request *req, void *app);
+
+#endif

@@ -1,0 +1,364 @@
+/*
+ * checkpoints.c - /checkpoints: take, list, read and delete checkpoints.
+ */
+#include "api/api_int.h"
+#include "clock.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int valid_container_ref(const char *s)
+{
+	if (*s == '/')
+		s++;
+	return api_valid_docker_name(s) || (s[0] && !s[1] && api_valid_docker_name("aa"));
+}
+
+static int valid_engine_name(const char *s)
+{
+	return api_valid_docker_name(s) || (s[0] && !s[1]);
+}
+
+static const struct api_field create_fields[] = {
+	{"container", API_STRING, 1, 1, 255, valid_container_ref,
+	 "a container name or id (letters, digits, '_', '.', '-')"},
+	{"name", API_STRING, 0, 2, 128, api_valid_docker_name,
+	 "Docker's checkpoint name rule ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$"},
+	{"engine", API_STRING, 0, 1, 63, valid_engine_name, "an engine name"},
+	{"leave_running", API_BOOL, 0, 0, 0, NULL, NULL},
+};
+
+static json_object *jstr_or_null(const char *s)
+{
+	return s && s[0] ? json_object_new_string(s) : NULL;
+}
+
+static json_object *jint_or_null(int64_t v)
+{
+	return v == STORE_UNSET ? NULL : json_object_new_int64(v);
+}
+
+static json_object *jtime(int64_t ms)
+{
+	char buf[40];
+
+	clock_format_rfc3339(ms, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+struct json_object *api_checkpoint_json(const struct store_checkpoint *ck)
+{
+	struct json_object *o = json_object_new_object(), *c, *img, *t, *err = NULL;
+
+	json_object_object_add(o, "id", json_object_new_string(ck->id));
+	json_object_object_add(o, "name", json_object_new_string(ck->name));
+	c = json_object_new_object();
+	json_object_object_add(c, "id", json_object_new_string(ck->container_id));
+	json_object_object_add(c, "name", json_object_new_string(ck->container_name));
+	json_object_object_add(o, "container", c);
+	json_object_object_add(o, "engine", json_object_new_string(ck->engine));
+	json_object_object_add(o, "status", json_object_new_string(store_status_name(ck->status)));
+	json_object_object_add(o, "leave_running", json_object_new_boolean(ck->leave_running));
+	img = json_object_new_object();
+	json_object_object_add(img, "id", jstr_or_null(ck->image_id));
+	json_object_object_add(img, "repository", jstr_or_null(ck->image_repository));
+	json_object_object_add(img, "tag", jstr_or_null(ck->image_tag));
+	json_object_object_add(img, "size_bytes", jint_or_null(ck->image_size));
+	json_object_object_add(o, "image", img);
+	json_object_object_add(o, "size_bytes", jint_or_null(ck->size_bytes));
+	json_object_object_add(o, "directory", jstr_or_null(ck->directory));
+	t = json_object_new_object();
+	json_object_object_add(t, "commit", jint_or_null(ck->t_commit));
+	json_object_object_add(t, "checkpoint", jint_or_null(ck->t_checkpoint));
+	json_object_object_add(t, "measure", jint_or_null(ck->t_measure));
+	json_object_object_add(t, "total", jint_or_null(ck->t_total));
+	json_object_object_add(o, "timings_ms", t);
+	json_object_object_add(o, "created_at", jtime(ck->created_at));
+	json_object_object_add(o, "updated_at", jtime(ck->updated_at));
+	if (ck->status == STORE_FAILED) {
+		err = json_object_new_object();
+		json_object_object_add(err, "code", json_object_new_string(
+					       ck->error_code[0] ? ck->error_code : "failed"));
+		json_object_object_add(err, "message", json_object_new_string(
+					       ck->error_message ? ck->error_message : ""));
+	}
+	json_object_object_add(o, "error", err);
+	return o;
+}
+
+/* Answers with the record called id: 'status' normally, or its failure as
+ * a problem (for ?wait=true). */
+static void reply_record(struct http_request *req, struct api *api, const char *id,
+			 unsigned status, int failure_as_problem)
+{
+	struct store_checkpoint ck;
+	struct json_object *o;
+	char loc[64];
+
+	store_checkpoint_init(&ck);
+	if (store_checkpoint_get(jobs_store(api->jobs), id, &ck) != STORE_OK) {
+		http_reply_error(req, 500, "internal_error", "checkpoint '%s' vanished", id);
+		goto out;
+	}
+	if (failure_as_problem && ck.status == STORE_FAILED) {
+		struct jobs_error err;
+
+		snprintf(err.code, sizeof(err.code), "%s",
+			 strcmp(ck.error_code, "interrupted") == 0 ? "interrupted" : ck.error_code);
+		snprintf(err.message, sizeof(err.message), "the checkpoint failed: %s",
+			 ck.error_message ? ck.error_message : "(no message)");
+		err.hint[0] = '\0';
+		api_reply_jobs_error(req, &err, ck.id);
+		goto out;
+	}
+	if (failure_as_problem && ck.status != STORE_READY) {
+		struct http_problem p = {
+			.status = 503, .code = "shutting_down", .id = ck.id,
+			.detail = "the service is stopping before the checkpoint finished",
+			.hint = "GET the record later: it will show failed with code 'interrupted'",
+		};
+		http_reply_problem(req, &p);
+		goto out;
+	}
+	snprintf(loc, sizeof(loc), "/checkpoints/%s", ck.id);
+	http_reply_header(req, "Location", loc);
+	o = api_checkpoint_json(&ck);
+	http_reply_json(req, status, o);
+	json_object_put(o);
+out:
+	store_checkpoint_release(&ck);
+}
+
+struct waiter {
+	struct http_request *req;
+	struct api *api;
+	char id[40];
+};
+
+static void on_job_done(void *arg)
+{
+	struct waiter *w = arg;
+
+	http_request_resume(w->req);
+}
+
+static void on_resumed(struct http_request *req, void *arg)
+{
+	struct waiter *w = arg;
+
+	reply_record(req, w->api, w->id, 201, 1);
+	free(w);
+}
+
+void api_checkpoints_create(struct http_request *req, void *app)
+{
+	static const char *const params[] = {"wait", NULL};
+	struct api *api = app;
+	struct json_object *body = NULL;
+	struct jobs_checkpoint_request rq;
+	struct store_checkpoint ck;
+	struct jobs_error err;
+	struct waiter *w;
+	int wait = 0;
+
+	store_checkpoint_init(&ck);
+	if (api_check_query(req, params) || api_query_bool(req, "wait", &wait))
+		goto out;
+	if (http_server_stopping(api->server)) {
+		http_reply_error(req, 503, "shutting_down", "the service is stopping");
+		goto out;
+	}
+	if (api_read_body(req, create_fields, sizeof(create_fields) / sizeof(create_fields[0]),
+			  &body))
+		goto out;
+	rq.container = api_str(body, "container");
+	rq.name = api_str(body, "name");
+	rq.engine = api_str(body, "engine");
+	rq.leave_running = api_bool(body, "leave_running", 0);
+	if (jobs_checkpoint_begin(api->jobs, &rq, &ck, &err)) {
+		api_reply_jobs_error(req, &err, NULL);
+		goto out;
+	}
+	if (!wait) {
+		reply_record(req, api, ck.id, 202, 0);
+		goto out;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		http_reply_error(req, 500, "internal_error", "out of memory");
+		goto out;
+	}
+	w->req = req;
+	w->api = api;
+	snprintf(w->id, sizeof(w->id), "%s", ck.id);
+	http_request_suspend(req, on_resumed, w);
+	if (jobs_when_done(api->jobs, ck.id, on_job_done, w))
+		http_request_resume(req); /* finished already */
+out:
+	json_object_put(body);
+	store_checkpoint_release(&ck);
+}
+
+static int valid_checkpoint_id(const char *id)
+{
+	size_t i;
+
+	if (strncmp(id, "ck-", 3) != 0 || strlen(id) != 19)
+		return 0;
+	for (i = 3; i < 19; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+void api_checkpoints_get(struct http_request *req, void *app)
+{
+	static const char *const params[] = {NULL};
+	const char *id = http_request_param(req, "id");
+
+	if (api_check_query(req, params))
+		return;
+	if (!valid_checkpoint_id(id)) {
+		http_reply_error(req, 404, "checkpoint_not_found", "no checkpoint '%s'", id);
+		return;
+	}
+	{
+		struct store_checkpoint ck;
+		struct api *api = app;
+		enum store_result r;
+
+		store_checkpoint_init(&ck);
+		r = store_checkpoint_get(jobs_store(api->jobs), id, &ck);
+		if (r == STORE_NOT_FOUND)
+			http_reply_error(req, 404, "checkpoint_not_found", "no checkpoint '%s'", id);
+		else if (r != STORE_OK)
+			http_reply_error(req, 500, "internal_error", "%s", store_last_error());
+		else {
+			struct json_object *o = api_checkpoint_json(&ck);
+
+			http_reply_json(req, 200, o);
+			json_object_put(o);
+		}
+		store_checkpoint_release(&ck);
+	}
+}
+
+void api_checkpoints_delete(struct http_request *req, void *app)
+{
+	static const char *const params[] = {NULL};
+	struct api *api = app;
+	const char *id = http_request_param(req, "id");
+	struct jobs_error err;
+
+	if (api_check_query(req, params))
+		return;
+	if (!valid_checkpoint_id(id)) {
+		http_reply_error(req, 404, "checkpoint_not_found", "no checkpoint '%s'", id);
+		return;
+	}
+	if (jobs_checkpoint_delete(api->jobs, id, &err)) {
+		api_reply_jobs_error(req, &err, NULL);
+		return;
+	}
+	http_reply(req, 204, NULL, NULL, 0);
+}
+
+static int list_add(void *arg, const struct store_checkpoint *ck)
+{
+	json_object_array_add(arg, api_checkpoint_json(ck));
+	return 0;
+}
+
+static int bad_param(struct http_request *req, const char *name, const char *why)
+{
+	char detail[300];
+	struct http_problem p = {.status = 400, .code = "invalid_parameter", .detail = detail,
+				 .parameter = name};
+
+	snprintf(detail, sizeof(detail), "'%s' %s", name, why);
+	http_reply_problem(req, &p);
+	return -1;
+}
+
+/* Reads a decimal integer in [lo, hi]; -1 when malformed. */
+static int parse_int(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (!*s || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+void api_checkpoints_list(struct http_request *req, void *app)
+{
+	static const char *const params[] = {"limit", "cursor", "status", "container", "engine",
+					     "updated_since", NULL};
+	struct api *api = app;
+	struct store_checkpoint_filter f = {.limit = 50, .status = -1};
+	struct json_object *o, *items;
+	const char *v;
+	long long n;
+	int64_t next = 0;
+	char cur[32];
+
+	if (api_check_query(req, params))
+		return;
+	if ((v = http_request_query(req, "limit")) && parse_int(v, 1, 1000, &n)) {
+		bad_param(req, "limit", "must be an integer from 1 to 1000");
+		return;
+	}
+	if (v)
+		f.limit = (int)n;
+	if ((v = http_request_query(req, "cursor"))) {
+		if (parse_int(v, 1, INT64_MAX, &n)) {
+			bad_param(req, "cursor", "is not a cursor this service gave (use next_cursor)");
+			return;
+		}
+		f.cursor = n;
+	}
+	if ((v = http_request_query(req, "status")) && (f.status = store_status_parse(v)) < 0) {
+		bad_param(req, "status", "must be one of pending, running, ready, failed");
+		return;
+	}
+	if ((v = http_request_query(req, "container"))) {
+		if (!v[0] || strlen(v) > 255) {
+			bad_param(req, "container", "must be 1 to 255 characters long");
+			return;
+		}
+		f.container = v[0] == '/' ? v + 1 : v;
+	}
+	if ((v = http_request_query(req, "engine"))) {
+		if (!v[0] || strlen(v) > 63) {
+			bad_param(req, "engine", "must be 1 to 63 characters long");
+			return;
+		}
+		f.engine = v;
+	}
+	if ((v = http_request_query(req, "updated_since")) &&
+	    clock_parse_rfc3339(v, &f.updated_since)) {
+		bad_param(req, "updated_since", "must be an RFC 3339 date-time, e.g. 2026-12-04T15:00:00Z");
+		return;
+	}
+	items = json_object_new_array();
+	if (store_checkpoint_list(jobs_store(api->jobs), &f, list_add, items, &next) != STORE_OK) {
+		json_object_put(items);
+		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "items", items);
+	snprintf(cur, sizeof(cur), "%lld", (long long)next);
+	json_object_object_add(o, "next_cursor", next ? json_object_new_string(cur) : NULL);
+	http_reply_json(req, 200, o);
+	json_object_put(o);
+}

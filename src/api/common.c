@@ -1,0 +1,268 @@
+/*
+ * common.c - strict input reading and the error-code table.
+ *
+ * Bad input is always a 400 that names the field or parameter and says
+ * why: invalid JSON (with the position), a member that is not allowed, the
+ * wrong type, a string too long or too short or holding a NUL byte.
+ */
+#include "api/api_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+	const char *code;
+	unsigned status;
+} code_status[] = {
+	{"not_found", 404},
+	{"engine_not_found", 404},
+	{"container_not_found", 404},
+	{"checkpoint_not_found", 404},
+	{"container_not_running", 409},
+	{"name_conflict", 409},
+	{"checkpoint_busy", 409},
+	{"invalid_json", 400},
+	{"invalid_field", 400},
+	{"unknown_field", 400},
+	{"missing_field", 400},
+	{"invalid_parameter", 400},
+	{"engine_unreachable", 502},
+	{"engine_error", 502},
+	{"checkpoint_failed", 502},
+	{"experimental_disabled", 503},
+	{"shutting_down", 503},
+	{"interrupted", 503},
+	{"internal_error", 500},
+};
+
+unsigned api_status_for_code(const char *code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(code_status) / sizeof(code_status[0]); i++)
+		if (strcmp(code_status[i].code, code) == 0)
+			return code_status[i].status;
+	return 502;
+}
+
+void api_reply_jobs_error(struct http_request *req, const struct jobs_error *err,
+			  const char *id)
+{
+	struct http_problem p = {
+		.status = api_status_for_code(err->code),
+		.code = err->code,
+		.detail = err->message,
+		.hint = err->hint[0] ? err->hint : NULL,
+		.id = id,
+	};
+
+	http_reply_problem(req, &p);
+}
+
+int api_valid_docker_name(const char *s)
+{
+	size_t i;
+
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+	      (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	for (i = 1; s[i]; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return 0;
+	}
+	return i >= 2;
+}
+
+__attribute__((format(printf, 4, 5)))
+static int bad_field(struct http_request *req, const char *code, const char *field,
+		     const char *fmt, ...)
+{
+	va_list ap;
+	char detail[512];
+	struct http_problem p = {.status = 400, .code = code, .detail = detail, .field = field};
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	http_reply_problem(req, &p);
+	return -1;
+}
+
+int api_read_body(struct http_request *req, const struct api_field *fields, size_t nfields,
+		  struct json_object **out)
+{
+	struct json_tokener *tok;
+	struct json_object *obj;
+	enum json_tokener_error jerr;
+	size_t len, i, pos;
+	const char *body = http_request_body(req, &len);
+	char where[64];
+
+	*out = NULL;
+	if (len == 0)
+		return bad_field(req, "invalid_json", NULL, "the body is empty; a JSON object%s%s",
+				 " is expected", "");
+	if (memchr(body, '\0', len))
+		return bad_field(req, "invalid_json", NULL, "the body holds a NUL byte%s%s", "", "");
+	tok = json_tokener_new_ex(32);
+	if (!tok) {
+		http_reply_error(req, 500, "internal_error", "out of memory");
+		return -1;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, body, (int)len);
+	jerr = json_tokener_get_error(tok);
+	pos = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (!obj || jerr != json_tokener_success) {
+		json_object_put(obj);
+		snprintf(where, sizeof(where), "%zu", pos);
+		return bad_field(req, "invalid_json", NULL, "the body is not valid JSON: %s (at byte %s)",
+				 jerr == json_tokener_continue ? "unexpected end"
+							       : json_tokener_error_desc(jerr),
+				 where);
+	}
+	while (pos < len && (body[pos] == ' ' || body[pos] == '\n' || body[pos] == '\r' ||
+			     body[pos] == '\t'))
+		pos++;
+	if (pos < len) {
+		json_object_put(obj);
+		snprintf(where, sizeof(where), "%zu", pos);
+		return bad_field(req, "invalid_json", NULL, "the body has more after the JSON value%s%s",
+				 " at byte ", where);
+	}
+	if (!json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		return bad_field(req, "invalid_json", NULL, "the body must be a JSON object, not %s%s",
+				 json_type_to_name(json_object_get_type(obj)), "");
+	}
+	{
+		json_object_object_foreach(obj, key, val) {
+			const struct api_field *f = NULL;
+
+			for (i = 0; i < nfields; i++)
+				if (strcmp(fields[i].name, key) == 0)
+					f = &fields[i];
+			if (!f) {
+				bad_field(req, "unknown_field", key,
+					  "'%s' is not a field of this request%s", key, "");
+				goto bad;
+			}
+			if (f->type == API_BOOL) {
+				if (!json_object_is_type(val, json_type_boolean)) {
+					bad_field(req, "invalid_field", key, "'%s' must be true or false%s",
+						  key, "");
+					goto bad;
+				}
+				continue;
+			}
+			if (!json_object_is_type(val, json_type_string)) {
+				bad_field(req, "invalid_field", key, "'%s' must be a string%s", key, "");
+				goto bad;
+			}
+			len = (size_t)json_object_get_string_len(val);
+			if (strlen(json_object_get_string(val)) != len) {
+				bad_field(req, "invalid_field", key, "'%s' holds a NUL byte%s", key, "");
+				goto bad;
+			}
+			if (len < f->min_len || len > f->max_len) {
+				char lim[64];
+
+				snprintf(lim, sizeof(lim), "%zu to %zu", f->min_len, f->max_len);
+				bad_field(req, "invalid_field", key, "'%s' must be %s characters long",
+					  key, lim);
+				goto bad;
+			}
+			if (f->valid && !f->valid(json_object_get_string(val))) {
+				bad_field(req, "invalid_field", key, "'%s' must be %s", key,
+					  f->rule ? f->rule : "valid");
+				goto bad;
+			}
+		}
+	}
+	for (i = 0; i < nfields; i++)
+		if (fields[i].required && !json_object_object_get_ex(obj, fields[i].name, NULL)) {
+			bad_field(req, "missing_field", fields[i].name, "'%s' is required%s",
+				  fields[i].name, "");
+			goto bad;
+		}
+	*out = obj;
+	return 0;
+bad:
+	json_object_put(obj);
+	return -1;
+}
+
+const char *api_str(struct json_object *obj, const char *key)
+{
+	struct json_object *v;
+
+	if (obj && json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+int api_bool(struct json_object *obj, const char *key, int def)
+{
+	struct json_object *v;
+
+	if (obj && json_object_object_get_ex(obj, key, &v) &&
+	    json_object_is_type(v, json_type_boolean))
+		return json_object_get_boolean(v);
+	return def;
+}
+
+struct query_check {
+	const char *const *allowed;
+	struct http_request *req;
+};
+
+static int check_one(void *arg, const char *key, const char *value)
+{
+	struct query_check *qc = arg;
+	const char *const *a;
+	char detail[300];
+	struct http_problem p = {.status = 400, .code = "invalid_parameter", .detail = detail};
+
+	(void)value;
+	for (a = qc->allowed; *a; a++)
+		if (strcmp(*a, key) == 0)
+			return 0;
+	snprintf(detail, sizeof(detail), "'%s' is not a parameter of this route", key);
+	p.parameter = key;
+	http_reply_problem(qc->req, &p);
+	return -1;
+}
+
+int api_check_query(struct http_request *req, const char *const *allowed)
+{
+	struct query_check qc = {allowed, req};
+
+	return http_request_query_each(req, check_one, &qc) ? -1 : 0;
+}
+
+int api_query_bool(struct http_request *req, const char *name, int *out)
+{
+	const char *v = http_request_query(req, name);
+	char detail[200];
+	struct http_problem p = {.status = 400, .code = "invalid_parameter", .detail = detail,
+				 .parameter = name};
+
+	if (!v)
+		return 0;
+	if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "") == 0) {
+		*out = 1;
+		return 0;
+	}
+	if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	snprintf(detail, sizeof(detail), "'%s' must be true or false", name);
+	http_reply_problem(req, &p);
+	return -1;
+}

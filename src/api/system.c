@@ -1,0 +1,116 @@
+/*
+ * system.c - /health, /engines and /openapi.json.  All answer from memory
+ * (the engines' last probe), so dashboards can poll them cheaply.
+ */
+#include "api/api_int.h"
+#include "clock.h"
+#include "embedded.h"
+#include "engine/engine.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const no_params[] = {NULL};
+
+void api_health(struct http_request *req, void *app)
+{
+	struct api *api = app;
+	struct json_object *o, *engines, *down;
+	struct engine_info info;
+	int i, n = jobs_engine_count(api->jobs);
+
+	if (api_check_query(req, no_params))
+		return;
+	o = json_object_new_object();
+	engines = json_object_new_array();
+	down = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct engine *e = jobs_engine_at(api->jobs, i);
+		struct json_object *x = json_object_new_object();
+
+		engine_info_get(e, &info);
+		json_object_object_add(x, "name", json_object_new_string(engine_name(e)));
+		json_object_object_add(x, "reachable", json_object_new_boolean(info.reachable));
+		json_object_array_add(engines, x);
+		if (!info.reachable)
+			json_object_array_add(down, json_object_new_string(engine_name(e)));
+	}
+	json_object_object_add(o, "status", json_object_new_string(
+				       json_object_array_length(down) ? "degraded" : "ok"));
+	json_object_object_add(o, "version", json_object_new_string(CHECKPOINTD_VERSION));
+	json_object_object_add(o, "engines", engines);
+	json_object_object_add(o, "unreachable", down);
+	http_reply_json(req, 200, o);
+	json_object_put(o);
+}
+
+static struct json_object *str_or_null(const char *s)
+{
+	return s[0] ? json_object_new_string(s) : NULL;
+}
+
+void api_engines_list(struct http_request *req, void *app)
+{
+	struct api *api = app;
+	struct json_object *o, *items;
+	struct engine_info info;
+	char when[40];
+	int i, n = jobs_engine_count(api->jobs);
+
+	if (api_check_query(req, no_params))
+		return;
+	items = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct engine *e = jobs_engine_at(api->jobs, i);
+		struct json_object *x = json_object_new_object();
+
+		engine_info_get(e, &info);
+		json_object_object_add(x, "name", json_object_new_string(engine_name(e)));
+		json_object_object_add(x, "url", json_object_new_string(engine_url(e)));
+		json_object_object_add(x, "reachable", json_object_new_boolean(info.reachable));
+		json_object_object_add(x, "docker_version", str_or_null(info.docker_version));
+		json_object_object_add(x, "api_version", str_or_null(info.api_version));
+		json_object_object_add(x, "experimental", info.experimental < 0 ? NULL :
+				       json_object_new_boolean(info.experimental));
+		json_object_object_add(x, "root_dir", str_or_null(info.root_dir));
+		json_object_object_add(x, "warning", str_or_null(info.warning));
+		json_object_object_add(x, "error", str_or_null(info.error));
+		clock_format_rfc3339(info.checked_at, when, sizeof(when));
+		json_object_object_add(x, "checked_at", json_object_new_string(when));
+		json_object_array_add(items, x);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "items", items);
+	http_reply_json(req, 200, o);
+	json_object_put(o);
+}
+
+void api_openapi(struct http_request *req, void *app)
+{
+	const struct embedded_file *f = embedded_find("openapi/openapi.json");
+
+	(void)app;
+	if (api_check_query(req, no_params))
+		return;
+	if (!f) {
+		http_reply_error(req, 500, "internal_error", "the OpenAPI document is not built in");
+		return;
+	}
+	http_reply(req, 200, "application/json", (const char *)f->data, f->len);
+}
+
+static const struct http_route routes[] = {
+	{"GET", "/health", api_health, 0},
+	{"GET", "/openapi.json", api_openapi, 0},
+	{"GET", "/engines", api_engines_list, 0},
+	{"GET", "/checkpoints", api_checkpoints_list, 0},
+	{"POST", "/checkpoints", api_checkpoints_create, HTTP_ROUTE_JSON_BODY},
+	{"GET", "/checkpoints/{id}", api_checkpoints_get, 0},
+	{"DELETE", "/checkpoints/{id}", api_checkpoints_delete, 0},
+	{NULL, NULL, NULL, 0},
+};
+
+const struct http_route *api_routes(void)
+{
+	return routes;
+}

@@ -1,0 +1,530 @@
+/*
+ * docker.c - the Docker Engine API over libcurl (see engine.h).
+ *
+ * Paths are unversioned: Docker serves them at its own API version, which
+ * keeps one code path for 20.10 and later.  Each engine keeps a small pool of
+ * easy handles so calls reuse open connections instead of paying a TCP
+ * handshake each time.  JSON replies are read into a bounded buffer; archive
+ * streams go straight to the caller's callback, never whole into memory.
+ */
+#include "engine/engine.h"
+#include "buf.h"
+#include "clock.h"
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_MAX 8
+
+struct engine {
+	char name[64];
+	char url[512];
+	char base[512];         /* "http://host:port" */
+	char unix_path[256];    /* "" unless a unix socket */
+	pthread_mutex_t lock;   /* guards pool and info */
+	CURL *pool[POOL_MAX];
+	int npool;
+	struct engine_info info;
+};
+
+struct engine *engine_new(const char *name, const char *url, char *err, size_t errlen)
+{
+	struct engine *e;
+	const char *rest;
+
+	if (strlen(name) >= sizeof(e->name) || strlen(url) >= 256) {
+		snprintf(err, errlen, "engine name or URL too long");
+		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	snprintf(e->url, sizeof(e->url), "%s", url);
+	if (strncmp(url, "tcp://", 6) == 0 || strncmp(url, "http://", 7) == 0) {
+		rest = url + (url[0] == 't' ? 6 : 7);
+		if (!*rest || strchr(rest, '/') || !strchr(rest, ':'))
+			goto bad;
+		snprintf(e->base, sizeof(e->base), "http://%s", rest);
+	} else if (strncmp(url, "unix://", 7) == 0 && url[7] == '/') {
+		snprintf(e->unix_path, sizeof(e->unix_path), "%s", url + 7);
+		snprintf(e->base, sizeof(e->base), "http://localhost");
+	} else {
+		goto bad;
+	}
+	pthread_mutex_init(&e->lock, NULL);
+	e->info.experimental = -1;
+	snprintf(e->info.error, sizeof(e->info.error), "not probed yet");
+	return e;
+bad:
+	snprintf(err, errlen,
+		 "engine URL '%s' is not tcp://HOST:PORT, http://HOST:PORT or unix:///PATH", url);
+	free(e);
+	return NULL;
+}
+
+void engine_free(struct engine *e)
+{
+	int i;
+
+	if (!e)
+		return;
+	for (i = 0; i < e->npool; i++)
+		curl_easy_cleanup(e->pool[i]);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}
+
+const char *engine_name(const struct engine *e)
+{
+	return e->name;
+}
+
+const char *engine_url(const struct engine *e)
+{
+	return e->url;
+}
+
+const char *engine_result_name(enum engine_result r)
+{
+	switch (r) {
+	case ENGINE_OK: return "ok";
+	case ENGINE_NOT_FOUND: return "not found";
+	case ENGINE_CONFLICT: return "conflict";
+	case ENGINE_REFUSED: return "refused";
+	case ENGINE_NOT_SUPPORTED: return "not supported";
+	case ENGINE_FAILED: return "engine failed";
+	case ENGINE_UNREACHABLE: return "engine unreachable";
+	case ENGINE_BAD_REPLY: return "unreadable engine reply";
+	case ENGINE_ABORTED: return "aborted";
+	}
+	return "?";
+}
+
+/* --- the one request function */
+
+static CURL *handle_take(struct engine *e)
+{
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&e->lock);
+	if (e->npool)
+		h = e->pool[--e->npool];
+	pthread_mutex_unlock(&e->lock);
+	if (h)
+		curl_easy_reset(h);
+	else
+		h = curl_easy_init();
+	return h;
+}
+
+static void handle_give(struct engine *e, CURL *h)
+{
+	pthread_mutex_lock(&e->lock);
+	if (e->npool < POOL_MAX) {
+		e->pool[e->npool++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+struct call {
+	const char *method;
+	const char *path;       /* escaped, starting with '/' */
+	const char *body;       /* JSON, or NULL */
+	long timeout_ms;        /* 0: none (streams: a low-speed limit instead) */
+	engine_stream_fn stream;/* 2xx bodies go here when set */
+	void *arg;
+	/* results */
+	CURL *h;
+	struct buf reply;       /* non-stream bodies and every error body */
+	int aborted;
+};
+
+static size_t on_write(char *data, size_t size, size_t n, void *userp)
+{
+	struct call *c = userp;
+	size_t len = size * n;
+	long status = 0;
+
+	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
+	if (c->stream && status >= 200 && status < 300) {
+		if (c->stream(c->arg, data, len)) {
+			c->aborted = 1;
+			return 0;
+		}
+		return len;
+	}
+	if (buf_add(&c->reply, data, len) != BUF_OK)
+		return 0;
+	return len;
+}
+
+/* The message in a Docker error body {"message": "..."}, else the body. */
+static void error_from_reply(const struct buf *reply, long status, struct engine_error *err)
+{
+	struct json_object *o = json_tokener_parse(buf_str(reply));
+	struct json_object *m;
+
+	err->http_status = status;
+	if (o && json_object_object_get_ex(o, "message", &m))
+		snprintf(err->message, sizeof(err->message), "%s", json_object_get_string(m));
+	else if (reply->len)
+		snprintf(err->message, sizeof(err->message), "%s", buf_str(reply));
+	else
+		snprintf(err->message, sizeof(err->message), "the engine answered %ld", status);
+	json_object_put(o);
+}
+
+static enum engine_result call_run(struct engine *e, struct call *c, struct engine_error *err)
+{
+	char url[2048];
+	struct curl_slist *hdrs = NULL;
+	enum engine_result r;
+	CURLcode cc;
+	long status = 0;
+
+	buf_init(&c->reply, BUF_LIMIT_ENGINE_REPLY);
+	c->h = handle_take(e);
+	if (!c->h) {
+		err->http_status = 0;
+		snprintf(err->message, sizeof(err->message), "out of memory");
+		return ENGINE_UNREACHABLE;
+	}
+	snprintf(url, sizeof(url), "%s%s", e->base, c->path);
+	curl_easy_setopt(c->h, CURLOPT_URL, url);
+	if (e->unix_path[0])
+		curl_easy_setopt(c->h, CURLOPT_UNIX_SOCKET_PATH, e->unix_path);
+	curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+	curl_easy_setopt(c->h, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (c->timeout_ms)
+		curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	else {
+		curl_easy_setopt(c->h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c->h, CURLOPT_LOW_SPEED_TIME, 120L);
+	}
+	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
+	if (strcmp(c->method, "POST") == 0) {
+		curl_easy_setopt(c->h, CURLOPT_POST, 1L);
+		curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, c->body ? c->body : "");
+		curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE, (long)(c->body ? strlen(c->body) : 0));
+	} else if (strcmp(c->method, "GET") != 0) {
+		curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, c->method);
+	}
+	if (c->body)
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, hdrs);
+
+	cc = curl_easy_perform(c->h);
+	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdrs);
+	if (cc != CURLE_OK) {
+		err->http_status = status;
+		if (c->aborted) {
+			snprintf(err->message, sizeof(err->message), "transfer stopped by the reader");
+			r = ENGINE_ABORTED;
+		} else if (status >= 200 && status < 300 && cc == CURLE_WRITE_ERROR) {
+			snprintf(err->message, sizeof(err->message),
+				 "the engine's reply to %s %s is larger than %u bytes",
+				 c->method, c->path, BUF_LIMIT_ENGINE_REPLY);
+			r = ENGINE_BAD_REPLY;
+		} else {
+			snprintf(err->message, sizeof(err->message), "%s %s: %s", c->method,
+				 url, curl_easy_strerror(cc));
+			r = ENGINE_UNREACHABLE;
+		}
+		/* a broken connection is not worth keeping */
+		curl_easy_cleanup(c->h);
+		c->h = NULL;
+		return r;
+	}
+	handle_give(e, c->h);
+	c->h = NULL;
+	if (status >= 200 && status < 300)
+		return ENGINE_OK;
+	error_from_reply(&c->reply, status, err);
+	if (status == 404)
+		return ENGINE_NOT_FOUND;
+	if (status == 409)
+		return ENGINE_CONFLICT;
+	if (status == 501)
+		return ENGINE_NOT_SUPPORTED;
+	if (status >= 400 && status < 500)
+		return ENGINE_REFUSED;
+	return ENGINE_FAILED;
+}
+
+/* A call whose 2xx body is JSON: *out (optional) gets it parsed. */
+static enum engine_result call_json(struct engine *e, const char *method, const char *path,
+				    const char *body, long timeout_ms,
+				    struct json_object **out, struct engine_error *err)
+{
+	struct call c = {.method = method, .path = path, .body = body, .timeout_ms = timeout_ms};
+	enum engine_result r = call_run(e, &c, err);
+
+	if (r == ENGINE_OK && out) {
+		struct json_tokener *tok = json_tokener_new();
+
+		*out = tok ? json_tokener_parse_ex(tok, buf_str(&c.reply), (int)c.reply.len) : NULL;
+		json_tokener_free(tok);
+		if (!*out) {
+			err->http_status = 200;
+			snprintf(err->message, sizeof(err->message),
+				 "the engine's reply to %s %s is not JSON", method, path);
+			r = ENGINE_BAD_REPLY;
+		}
+	}
+	buf_release(&c.reply);
+	return r;
+}
+
+/* Escapes s for use in a URL (path segment or query value) into out. */
+static void esc(const char *s, char *out, size_t outlen)
+{
+	char *q = curl_easy_escape(NULL, s, 0);
+
+	snprintf(out, outlen, "%s", q ? q : "");
+	curl_free(q);
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+/* --- probing */
+
+const char *engine_version_warning(const char *v)
+{
+	if (v && strncmp(v, "28.", 3) == 0)
+		return "Docker 28 breaks checkpoint/restore (moby#50750): use 20.10-27.x";
+	return NULL;
+}
+
+void engine_probe(struct engine *e)
+{
+	struct engine_info in;
+	struct engine_error err;
+	struct json_object *ver = NULL, *info = NULL, *v;
+	const char *s;
+
+	memset(&in, 0, sizeof(in));
+	in.experimental = -1;
+	in.checked_at = clock_now_ms();
+	if (call_json(e, "GET", "/version", NULL, 3000, &ver, &err) != ENGINE_OK ||
+	    call_json(e, "GET", "/info", NULL, 5000, &info, &err) != ENGINE_OK) {
+		snprintf(in.error, sizeof(in.error), "%s", err.message);
+		goto out;
+	}
+	in.reachable = 1;
+	if ((s = jstr(ver, "Version")))
+		snprintf(in.docker_version, sizeof(in.docker_version), "%s", s);
+	if ((s = jstr(ver, "ApiVersion")))
+		snprintf(in.api_version, sizeof(in.api_version), "%s", s);
+	if ((s = jstr(info, "DockerRootDir")))
+		snprintf(in.root_dir, sizeof(in.root_dir), "%s", s);
+	if (json_object_object_get_ex(info, "ExperimentalBuild", &v))
+		in.experimental = json_object_get_boolean(v) ? 1 : 0;
+	if ((s = engine_version_warning(in.docker_version)))
+		snprintf(in.warning, sizeof(in.warning), "%s", s);
+out:
+	json_object_put(ver);
+	json_object_put(info);
+	pthread_mutex_lock(&e->lock);
+	e->info = in;
+	pthread_mutex_unlock(&e->lock);
+}
+
+void engine_info_get(struct engine *e, struct engine_info *out)
+{
+	pthread_mutex_lock(&e->lock);
+	*out = e->info;
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* --- containers */
+
+enum engine_result engine_container_inspect(struct engine *e, const char *ref,
+					    struct json_object **out,
+					    struct engine_error *err)
+{
+	char path[600], r[400];
+
+	esc(ref, r, sizeof(r));
+	snprintf(path, sizeof(path), "/containers/%s/json", r);
+	return call_json(e, "GET", path, NULL, 30000, out, err);
+}
+
+enum engine_result engine_container_create(struct engine *e, const char *name,
+					   struct json_object *config, char id[72],
+					   struct engine_error *err)
+{
+	char path[600], n[400];
+	struct json_object *out = NULL;
+	enum engine_result r;
+	const char *s;
+
+	if (name) {
+		esc(name, n, sizeof(n));
+		snprintf(path, sizeof(path), "/containers/create?name=%s", n);
+	} else {
+		snprintf(path, sizeof(path), "/containers/create");
+	}
+	r = call_json(e, "POST", path,
+		      json_object_to_json_string_ext(config, JSON_C_TO_STRING_PLAIN), 60000,
+		      &out, err);
+	if (r == ENGINE_OK) {
+		s = jstr(out, "Id");
+		if (!s) {
+			snprintf(err->message, sizeof(err->message), "container create answered no Id");
+			r = ENGINE_BAD_REPLY;
+		} else {
+			snprintf(id, 72, "%s", s);
+		}
+	}
+	json_object_put(out);
+	return r;
+}
+
+enum engine_result engine_container_remove(struct engine *e, const char *id, int force,
+					   struct engine_error *err)
+{
+	char path[600], r[400];
+
+	esc(id, r, sizeof(r));
+	snprintf(path, sizeof(path), "/containers/%s?v=1&force=%d", r, force ? 1 : 0);
+	return call_json(e, "DELETE", path, NULL, 60000, NULL, err);
+}
+
+enum engine_result engine_container_stop(struct engine *e, const char *id, int timeout_s,
+					 struct engine_error *err)
+{
+	char path[600], r[400];
+	struct call c = {.method = "POST"};
+	enum engine_result res;
+
+	esc(id, r, sizeof(r));
+	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", r, timeout_s);
+	c.path = path;
+	c.timeout_ms = (timeout_s + 30) * 1000L;
+	res = call_run(e, &c, err);
+	buf_release(&c.reply);
+	return res;
+}
+
+enum engine_result engine_container_commit(struct engine *e, const char *id,
+					   const char *repo, const char *tag,
+					   char image_id[80], struct engine_error *err)
+{
+	char path[1200], i[400], rp[400], t[200];
+	struct json_object *out = NULL;
+	enum engine_result r;
+	const char *s;
+
+	esc(id, i, sizeof(i));
+	esc(repo, rp, sizeof(rp));
+	esc(tag, t, sizeof(t));
+	snprintf(path, sizeof(path), "/commit?container=%s&repo=%s&tag=%s&pause=true", i, rp, t);
+	r = call_json(e, "POST", path, "{}", 30 * 60 * 1000L, &out, err);
+	if (r == ENGINE_OK) {
+		s = jstr(out, "Id");
+		if (!s) {
+			snprintf(err->message, sizeof(err->message), "commit answered no Id");
+			r = ENGINE_BAD_REPLY;
+		} else {
+			snprintf(image_id, 80, "%s", s);
+		}
+	}
+	json_object_put(out);
+	return r;
+}
+
+enum engine_result engine_container_archive_get(struct engine *e, const char *id,
+						const char *path, engine_stream_fn fn,
+						void *arg, struct engine_error *err)
+{
+	char p[1600], i[400], pa[1024];
+	struct call c = {.method = "GET", .stream = fn, .arg = arg};
+	enum engine_result r;
+
+	esc(id, i, sizeof(i));
+	esc(path, pa, sizeof(pa));
+	snprintf(p, sizeof(p), "/containers/%s/archive?path=%s", i, pa);
+	c.path = p;
+	r = call_run(e, &c, err);
+	buf_release(&c.reply);
+	return r;
+}
+
+/* --- images */
+
+enum engine_result engine_image_inspect(struct engine *e, const char *ref,
+					struct json_object **out,
+					struct engine_error *err)
+{
+	char path[600], r[400];
+
+	esc(ref, r, sizeof(r));
+	snprintf(path, sizeof(path), "/images/%s/json", r);
+	return call_json(e, "GET", path, NULL, 30000, out, err);
+}
+
+enum engine_result engine_image_remove(struct engine *e, const char *ref,
+				       struct engine_error *err)
+{
+	char path[600], r[400];
+
+	esc(ref, r, sizeof(r));
+	snprintf(path, sizeof(path), "/images/%s", r);
+	return call_json(e, "DELETE", path, NULL, 120000, NULL, err);
+}
+
+/* --- checkpoints */
+
+enum engine_result engine_checkpoint_create(struct engine *e, const char *id,
+					    const char *name, const char *dir,
+					    int exit_after, struct engine_error *err)
+{
+	char path[600], i[400];
+	struct json_object *body = json_object_new_object();
+	enum engine_result r;
+
+	esc(id, i, sizeof(i));
+	snprintf(path, sizeof(path), "/containers/%s/checkpoints", i);
+	json_object_object_add(body, "CheckpointID", json_object_new_string(name));
+	json_object_object_add(body, "CheckpointDir", json_object_new_string(dir));
+	json_object_object_add(body, "Exit", json_object_new_boolean(exit_after));
+	r = call_json(e, "POST", path, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+		      30 * 60 * 1000L, NULL, err);
+	json_object_put(body);
+	return r;
+}
+
+enum engine_result engine_checkpoint_delete(struct engine *e, const char *id,
+					    const char *name, const char *dir,
+					    struct engine_error *err)
+{
+	char path[2000], i[400], n[300], d[1200];
+
+	esc(id, i, sizeof(i));
+	esc(name, n, sizeof(n));
+	esc(dir, d, sizeof(d));
+	snprintf(path, sizeof(path), "/containers/%s/checkpoints/%s?dir=%s", i, n, d);
+	return call_json(e, "DELETE", path, NULL, 120000, NULL, err);
+}

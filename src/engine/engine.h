@@ -1,0 +1,136 @@
+/*
+ * engine.h - clients of container engines (today the Docker Engine API;
+ * Podman's will sit behind the same functions).  Each struct engine is one
+ * configured engine: a name, a URL and a pool of libcurl handles that keep
+ * connections open.  Nothing here knows of HTTP serving or SQLite.
+ *
+ * Every call is synchronous and thread-safe.  Failures are reported as an
+ * enum engine_result plus a struct engine_error that carries the engine's
+ * own status and message (or libcurl's, when the engine did not answer), so
+ * callers can show users the engine's words.
+ *
+ * Ownership: json_object results are new references the caller puts;
+ * strings passed in are borrowed.
+ */
+#ifndef CHECKPOINTD_ENGINE_H
+#define CHECKPOINTD_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+struct engine;
+
+enum engine_result {
+	ENGINE_OK = 0,
+	ENGINE_NOT_FOUND,     /* the engine answered 404 */
+	ENGINE_CONFLICT,      /* the engine answered 409 */
+	ENGINE_REFUSED,       /* other 4xx: the engine refused the request */
+	ENGINE_NOT_SUPPORTED, /* 501: e.g. checkpoints without experimental */
+	ENGINE_FAILED,        /* 5xx: the engine failed doing it */
+	ENGINE_UNREACHABLE,   /* no answer: connection refused, timeout, ... */
+	ENGINE_BAD_REPLY,     /* an answer we cannot read */
+	ENGINE_ABORTED        /* the caller's stream callback stopped it */
+};
+
+struct engine_error {
+	long http_status;   /* the engine's status, 0 when it did not answer */
+	char message[2048]; /* the engine's message, or why there was none */
+};
+
+/* What an engine said about itself at the last probe. */
+struct engine_info {
+	int reachable;            /* 1 when the last probe got answers */
+	char docker_version[32];  /* "20.10.24" */
+	char api_version[16];     /* "1.41" */
+	int experimental;         /* -1 unknown, 0 off, 1 on */
+	char root_dir[512];       /* DockerRootDir on the engine host */
+	char warning[256];        /* "" or a known problem with this version */
+	char error[512];          /* "" or why it is unreachable */
+	int64_t checked_at;       /* ms since the epoch */
+};
+
+/* Creates an engine client for url: "tcp://HOST:PORT", "http://HOST:PORT"
+ * or "unix:///path/to/docker.sock".  Does not connect.  NULL and a reason in
+ * err when the URL is not one of those. */
+struct engine *engine_new(const char *name, const char *url, char *err, size_t errlen);
+void engine_free(struct engine *e);
+
+const char *engine_name(const struct engine *e);
+const char *engine_url(const struct engine *e);
+
+/* Asks the engine what it is (GET /version and /info), with short
+ * timeouts, and keeps the answer for engine_info_get(). */
+void engine_probe(struct engine *e);
+
+/* A copy of what the last probe found. */
+void engine_info_get(struct engine *e, struct engine_info *out);
+
+/* The warning for a Docker version known to break checkpoint/restore, or
+ * NULL.  Pure, for tests. */
+const char *engine_version_warning(const char *docker_version);
+
+/* --- containers */
+
+/* GET /containers/{ref}/json: *out gets the whole inspect object. */
+enum engine_result engine_container_inspect(struct engine *e, const char *ref,
+					    struct json_object **out,
+					    struct engine_error *err);
+
+/* POST /containers/create with config (the Engine API's create body;
+ * borrowed) and an optional name; id gets the new container's id. */
+enum engine_result engine_container_create(struct engine *e, const char *name,
+					   struct json_object *config, char id[72],
+					   struct engine_error *err);
+
+/* DELETE /containers/{id}?force=..&v=1 */
+enum engine_result engine_container_remove(struct engine *e, const char *id, int force,
+					   struct engine_error *err);
+
+/* POST /containers/{id}/stop?t=timeout_s (304 "already stopped" is OK). */
+enum engine_result engine_container_stop(struct engine *e, const char *id, int timeout_s,
+					 struct engine_error *err);
+
+/* POST /commit?container=..&repo=..&tag=..&pause=true: image_id gets
+ * "sha256:...". */
+enum engine_result engine_container_commit(struct engine *e, const char *id,
+					   const char *repo, const char *tag,
+					   char image_id[80], struct engine_error *err);
+
+/* GET /containers/{id}/archive?path=..: streams the tar to fn as it
+ * arrives (fn returns 0 to go on, non-zero to abort with ENGINE_ABORTED). */
+typedef int (*engine_stream_fn)(void *arg, const char *data, size_t len);
+enum engine_result engine_container_archive_get(struct engine *e, const char *id,
+						const char *path, engine_stream_fn fn,
+						void *arg, struct engine_error *err);
+
+/* --- images */
+
+/* GET /images/{ref}/json: *out gets the inspect object. */
+enum engine_result engine_image_inspect(struct engine *e, const char *ref,
+					struct json_object **out,
+					struct engine_error *err);
+
+/* DELETE /images/{ref} (not forced: ENGINE_CONFLICT when still in use). */
+enum engine_result engine_image_remove(struct engine *e, const char *ref,
+				       struct engine_error *err);
+
+/* --- checkpoints (Docker's experimental API) */
+
+/* POST /containers/{id}/checkpoints {CheckpointID, CheckpointDir, Exit}:
+ * the files land in dir/name on the engine host. */
+enum engine_result engine_checkpoint_create(struct engine *e, const char *id,
+					    const char *name, const char *dir,
+					    int exit_after, struct engine_error *err);
+
+/* DELETE /containers/{id}/checkpoints/{name}?dir=..: removes dir/name on
+ * the engine host.  With a custom dir, any container serves as the anchor:
+ * Docker uses it only to find the folder. */
+enum engine_result engine_checkpoint_delete(struct engine *e, const char *id,
+					    const char *name, const char *dir,
+					    struct engine_error *err);
+
+/* Human text for a result, e.g. "engine unreachable". */
+const char *engine_result_name(enum engine_result r);
+
+#endif

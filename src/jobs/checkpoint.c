@@ -1,0 +1,454 @@
+/*
+ * checkpoint.c - taking a checkpoint (the seed's "docker commit" + "docker
+ * checkpoint create" as one job) and deleting one.
+ *
+ * Where the files live: Docker writes a checkpoint to CheckpointDir/NAME on
+ * the engine host.  We use <DockerRootDir>/checkpointd/<record id>, a folder
+ * of our own that survives the removal of the source container, so a record
+ * id maps to exactly one folder and deleting it removes the whole thing.
+ * We read and remove those files through the Engine API only (archive and
+ * checkpoint routes, anchored on a created-never-started helper container),
+ * so the engine can be on another host.
+ */
+#include "jobs/jobs_int.h"
+#include "clock.h"
+#include "engine/engine.h"
+#include "log.h"
+#include "store/store.h"
+#include "tar.h"
+
+#include <ctype.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HELPER_ROLE_LABEL "io.checkpointd.role"
+#define CHECKPOINT_LABEL "io.checkpointd.checkpoint"
+
+/* Maps an engine failure to a jobs_error with a code users can act on. */
+static int fail_engine(struct jobs_error *err, enum engine_result r,
+		       const struct engine_error *ee, const char *doing)
+{
+	const char *code = r == ENGINE_UNREACHABLE ? "engine_unreachable" : "engine_error";
+
+	jobs_fail(err, code, "%s: %s", doing, ee->message);
+	if (r == ENGINE_UNREACHABLE)
+		snprintf(err->hint, sizeof(err->hint),
+			 "check that the engine runs and that its URL is right (GET /engines)");
+	return -1;
+}
+
+static const char *jpath_str(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, a, &v))
+		return NULL;
+	if (b && !json_object_object_get_ex(v, b, &v))
+		return NULL;
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static int jpath_bool(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, a, &v) || !json_object_object_get_ex(v, b, &v))
+		return 0;
+	return json_object_get_boolean(v);
+}
+
+/* Checks that the engine answers and can take checkpoints. */
+static int engine_ready(struct engine *e, struct engine_info *info, struct jobs_error *err)
+{
+	engine_info_get(e, info);
+	if (!info->reachable) {
+		engine_probe(e);
+		engine_info_get(e, info);
+	}
+	if (!info->reachable) {
+		jobs_fail(err, "engine_unreachable", "engine '%s' (%s) does not answer: %s",
+			  engine_name(e), engine_url(e), info->error);
+		snprintf(err->hint, sizeof(err->hint),
+			 "start the engine, or fix its URL (--engine %s=URL)", engine_name(e));
+		return -1;
+	}
+	if (info->experimental == 0) {
+		jobs_fail(err, "experimental_disabled",
+			  "engine '%s' runs without experimental features; Docker's checkpoints need them",
+			  engine_name(e));
+		snprintf(err->hint, sizeof(err->hint),
+			 "start dockerd with --experimental (or set \"experimental\": true in "
+			 "/etc/docker/daemon.json) and restart it");
+		return -1;
+	}
+	return 0;
+}
+
+int jobs_checkpoint_begin(struct jobs *j, const struct jobs_checkpoint_request *rq,
+			  struct store_checkpoint *out, struct jobs_error *err)
+{
+	struct engine *e = jobs_engine_find(j, rq->engine);
+	struct engine_info info;
+	struct engine_error ee;
+	struct json_object *c = NULL;
+	enum engine_result r;
+	enum store_result sr;
+	const char *s;
+	int rc = -1;
+
+	if (!e) {
+		if (rq->engine)
+			return jobs_fail(err, "engine_not_found", "no engine called '%s'", rq->engine);
+		jobs_fail(err, "engine_not_found", "no default engine: name one in 'engine'");
+		snprintf(err->hint, sizeof(err->hint), "GET /engines lists them");
+		return -1;
+	}
+	if (engine_ready(e, &info, err))
+		return -1;
+	r = engine_container_inspect(e, rq->container, &c, &ee);
+	if (r == ENGINE_NOT_FOUND)
+		return jobs_fail(err, "container_not_found", "no container '%s' on engine '%s'",
+				 rq->container, engine_name(e));
+	if (r != ENGINE_OK)
+		return fail_engine(err, r, &ee, "inspecting the container");
+	if (!jpath_bool(c, "State", "Running")) {
+		s = jpath_str(c, "State", "Status");
+		jobs_fail(err, "container_not_running",
+			  "container '%s' is %s, not running: only a running container can be checkpointed",
+			  rq->container, s ? s : "not running");
+		snprintf(err->hint, sizeof(err->hint), "start it first, and checkpoint it once it is ready");
+		goto out;
+	}
+	jobs_new_id("ck-", out->id, sizeof(out->id));
+	snprintf(out->name, sizeof(out->name), "%s", rq->name ? rq->name : out->id);
+	snprintf(out->container_id, sizeof(out->container_id), "%s",
+		 (s = jpath_str(c, "Id", NULL)) ? s : rq->container);
+	s = jpath_str(c, "Name", NULL);
+	snprintf(out->container_name, sizeof(out->container_name), "%s",
+		 s ? (s[0] == '/' ? s + 1 : s) : rq->container);
+	snprintf(out->engine, sizeof(out->engine), "%s", engine_name(e));
+	out->status = STORE_PENDING;
+	out->leave_running = rq->leave_running;
+	out->config_json = strdup(json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN));
+	sr = store_checkpoint_insert(jobs_store(j), out);
+	if (sr == STORE_CONFLICT) {
+		jobs_fail(err, "name_conflict",
+			  "container '%s' already has a checkpoint called '%s'", out->container_name,
+			  out->name);
+		snprintf(err->hint, sizeof(err->hint),
+			 "choose another name, or delete the old checkpoint first");
+		goto out;
+	}
+	if (sr != STORE_OK) {
+		jobs_fail(err, "internal_error", "cannot record the checkpoint: %s", store_last_error());
+		goto out;
+	}
+	if (jobs_queue(j, out->id, e, jobs_checkpoint_run)) {
+		out->status = STORE_FAILED;
+		snprintf(out->error_code, sizeof(out->error_code), "shutting_down");
+		free(out->error_message);
+		out->error_message = strdup("the service is stopping");
+		store_checkpoint_update(jobs_store(j), out);
+		jobs_fail(err, "shutting_down", "the service is stopping and takes no new jobs");
+		goto out;
+	}
+	log_line("job %s: queued checkpoint '%s' of container %s on engine %s", out->id, out->name,
+		 out->container_name, out->engine);
+	rc = 0;
+out:
+	json_object_put(c);
+	return rc;
+}
+
+/* --- the job */
+
+/* The repository name for images committed from container name: Docker
+ * wants lower case and no separator at either end of a component. */
+static void repo_for(const char *container, char *out, size_t len)
+{
+	size_t n = (size_t)snprintf(out, len, "checkpointd/");
+	const char *p;
+
+	for (p = container; *p && n + 1 < len; p++)
+		out[n++] = isalnum((unsigned char)*p) ? (char)tolower((unsigned char)*p) : '-';
+	while (n > 12 && out[n - 1] == '-')
+		n--;
+	if (n == 12)
+		n += (size_t)snprintf(out + n, len - n, "container");
+	out[n] = '\0';
+}
+
+/* Creates a helper container from image that is never started: it anchors
+ * archive and checkpoint calls on folders of the engine host.  bind, when
+ * not NULL, is "hostdir:/ck:ro"-style. */
+static enum engine_result helper_create(struct engine *e, const char *image, const char *bind,
+					const char *ckid, char id[72], struct engine_error *ee)
+{
+	struct json_object *cfg = json_object_new_object();
+	struct json_object *hc = json_object_new_object();
+	struct json_object *labels = json_object_new_object();
+	struct json_object *ep = json_object_new_array();
+	enum engine_result r;
+
+	json_object_object_add(cfg, "Image", json_object_new_string(image));
+	json_object_array_add(ep, json_object_new_string("/checkpointd-helper"));
+	json_object_object_add(cfg, "Entrypoint", ep);
+	json_object_object_add(cfg, "Cmd", json_object_new_array());
+	json_object_object_add(cfg, "NetworkDisabled", json_object_new_boolean(1));
+	json_object_object_add(labels, HELPER_ROLE_LABEL, json_object_new_string("helper"));
+	json_object_object_add(labels, CHECKPOINT_LABEL, json_object_new_string(ckid));
+	json_object_object_add(cfg, "Labels", labels);
+	json_object_object_add(hc, "NetworkMode", json_object_new_string("none"));
+	if (bind) {
+		struct json_object *binds = json_object_new_array();
+
+		json_object_array_add(binds, json_object_new_string(bind));
+		json_object_object_add(hc, "Binds", binds);
+	}
+	json_object_object_add(cfg, "HostConfig", hc);
+	r = engine_container_create(e, NULL, cfg, id, ee);
+	json_object_put(cfg);
+	return r;
+}
+
+static int count_tar(void *arg, const char *data, size_t len)
+{
+	return tar_counter_feed(arg, data, len);
+}
+
+/* Sums the sizes of the files under dir/name on the engine host. */
+static int measure(struct engine *e, const struct store_checkpoint *ck, const char *dir,
+		   int64_t *bytes, struct jobs_error *err)
+{
+	char helper[72], bind[1200], path[200];
+	struct engine_error ee;
+	struct tar_counter tc;
+	enum engine_result r;
+
+	snprintf(bind, sizeof(bind), "%s:/ck:ro", dir);
+	r = helper_create(e, ck->image_id, bind, ck->id, helper, &ee);
+	if (r != ENGINE_OK)
+		return fail_engine(err, r, &ee, "creating a helper to measure the checkpoint");
+	tar_counter_init(&tc);
+	snprintf(path, sizeof(path), "/ck/%s", ck->name);
+	r = engine_container_archive_get(e, helper, path, count_tar, &tc, &ee);
+	engine_container_remove(e, helper, 1, &(struct engine_error){0});
+	if (r == ENGINE_ABORTED)
+		return jobs_fail(err, "engine_error", "the checkpoint's archive is not a tar: %s",
+				 tc.error);
+	if (r != ENGINE_OK)
+		return fail_engine(err, r, &ee, "reading the checkpoint's files");
+	*bytes = (int64_t)tc.file_bytes;
+	return 0;
+}
+
+/* Removes <root>/checkpointd/<id> on the engine host, anchored on a helper
+ * made from image (or on container when there is no image).  A folder that
+ * is already gone is fine. */
+static int remove_files(struct engine *e, const char *root, const char *id, const char *image,
+			const char *container, struct jobs_error *err)
+{
+	char helper[72] = "", dir[700];
+	struct engine_error ee;
+	enum engine_result r;
+	const char *anchor = container;
+
+	snprintf(dir, sizeof(dir), "%s/checkpointd", root);
+	if (image && image[0]) {
+		r = helper_create(e, image, NULL, id, helper, &ee);
+		if (r == ENGINE_OK)
+			anchor = helper;
+		else if (r == ENGINE_UNREACHABLE)
+			return fail_engine(err, r, &ee, "creating a helper to remove the files");
+	}
+	if (!anchor || !anchor[0])
+		return jobs_fail(err, "engine_error",
+				 "nothing on engine '%s' to anchor the removal of %s/%s: its image and "
+				 "container are gone", engine_name(e), dir, id);
+	r = engine_checkpoint_delete(e, anchor, id, dir, &ee);
+	if (helper[0])
+		engine_container_remove(e, helper, 1, &(struct engine_error){0});
+	if (r != ENGINE_OK && !strstr(ee.message, "does not exist"))
+		return fail_engine(err, r, &ee, "removing the checkpoint's files");
+	return 0;
+}
+
+static void job_failed(struct jobs *j, struct store_checkpoint *ck, int64_t t0,
+		       const struct jobs_error *err)
+{
+	ck->status = STORE_FAILED;
+	snprintf(ck->error_code, sizeof(ck->error_code), "%s", err->code);
+	free(ck->error_message);
+	ck->error_message = strdup(err->message);
+	ck->t_total = clock_mono_ms() - t0;
+	store_checkpoint_update(jobs_store(j), ck);
+	log_line("job %s: failed (%s): %s", ck->id, err->code, err->message);
+}
+
+void jobs_checkpoint_run(struct jobs *j, struct job *job)
+{
+	struct engine *e = job->engine;
+	struct store_checkpoint ck;
+	struct engine_info info;
+	struct engine_error ee;
+	struct jobs_error err, ignored;
+	struct json_object *img = NULL, *v;
+	enum engine_result r;
+	char dir[700];
+	int64_t t0 = clock_mono_ms(), t;
+
+	memset(&err, 0, sizeof(err));
+	store_checkpoint_init(&ck);
+	if (store_checkpoint_get(jobs_store(j), job->id, &ck) != STORE_OK) {
+		log_line("job %s: record vanished", job->id);
+		goto out;
+	}
+	ck.status = STORE_RUNNING;
+	store_checkpoint_update(jobs_store(j), &ck);
+	engine_info_get(e, &info);
+	if (!info.root_dir[0]) {
+		jobs_fail(&err, "engine_unreachable", "engine '%s' did not say its root folder",
+			  engine_name(e));
+		goto failed;
+	}
+
+	/* 1. commit the filesystem: the image a copy will be created from */
+	t = clock_mono_ms();
+	repo_for(ck.container_name, ck.image_repository, sizeof(ck.image_repository));
+	snprintf(ck.image_tag, sizeof(ck.image_tag), "%s", ck.name);
+	r = engine_container_commit(e, ck.container_id, ck.image_repository, ck.image_tag,
+				    ck.image_id, &ee);
+	if (r != ENGINE_OK) {
+		fail_engine(&err, r, &ee, "committing the container's filesystem");
+		if (r == ENGINE_NOT_FOUND)
+			snprintf(err.code, sizeof(err.code), "container_not_found");
+		goto failed;
+	}
+	if (engine_image_inspect(e, ck.image_id, &img, &ee) == ENGINE_OK &&
+	    json_object_object_get_ex(img, "Size", &v))
+		ck.image_size = json_object_get_int64(v);
+	ck.t_commit = clock_mono_ms() - t;
+	store_checkpoint_update(jobs_store(j), &ck);
+	log_line("job %s: committed %s (%lld bytes) in %lldms", ck.id, ck.image_id,
+		 (long long)ck.image_size, (long long)ck.t_commit);
+
+	/* 2. the CRIU dump, into our own folder on the engine host */
+	t = clock_mono_ms();
+	snprintf(dir, sizeof(dir), "%s/checkpointd/%s", info.root_dir, ck.id);
+	r = engine_checkpoint_create(e, ck.container_id, ck.name, dir, !ck.leave_running, &ee);
+	if (r != ENGINE_OK) {
+		if (r == ENGINE_NOT_SUPPORTED)
+			jobs_fail(&err, "experimental_disabled", "engine '%s' refused: %s",
+				  engine_name(e), ee.message);
+		else if (r == ENGINE_UNREACHABLE)
+			fail_engine(&err, r, &ee, "taking the checkpoint");
+		else if (r == ENGINE_CONFLICT || strstr(ee.message, "is not running"))
+			jobs_fail(&err, "container_not_running", "taking the checkpoint: %s",
+				  ee.message);
+		else
+			jobs_fail(&err, "checkpoint_failed", "%s", ee.message);
+		ck.t_checkpoint = clock_mono_ms() - t;
+		remove_files(e, info.root_dir, ck.id, ck.image_id, ck.container_id,
+			     &ignored);
+		engine_image_remove(e, ck.image_id, &ee);
+		goto failed;
+	}
+	ck.t_checkpoint = clock_mono_ms() - t;
+	snprintf(ck.directory, sizeof(ck.directory), "%s/%s", dir, ck.name);
+	store_checkpoint_update(jobs_store(j), &ck);
+	log_line("job %s: checkpoint in %s in %lldms", ck.id, ck.directory,
+		 (long long)ck.t_checkpoint);
+
+	/* 3. its size on disk */
+	t = clock_mono_ms();
+	if (measure(e, &ck, dir, &ck.size_bytes, &err)) {
+		ck.t_measure = clock_mono_ms() - t;
+		goto failed;
+	}
+	ck.t_measure = clock_mono_ms() - t;
+	ck.t_total = clock_mono_ms() - t0;
+	ck.status = STORE_READY;
+	store_checkpoint_update(jobs_store(j), &ck);
+	log_line("job %s: ready, %lld bytes, %lldms in all", ck.id, (long long)ck.size_bytes,
+		 (long long)ck.t_total);
+	goto out;
+failed:
+	job_failed(j, &ck, t0, &err);
+out:
+	json_object_put(img);
+	store_checkpoint_release(&ck);
+}
+
+/* --- delete */
+
+int jobs_checkpoint_delete(struct jobs *j, const char *id, struct jobs_error *err)
+{
+	struct store_checkpoint ck;
+	struct engine *e;
+	struct engine_info info;
+	struct engine_error ee;
+	enum store_result sr;
+	enum engine_result r;
+	int rc = -1;
+
+	store_checkpoint_init(&ck);
+	sr = store_checkpoint_get(jobs_store(j), id, &ck);
+	if (sr == STORE_NOT_FOUND) {
+		jobs_fail(err, "checkpoint_not_found", "no checkpoint '%s'", id);
+		goto out;
+	}
+	if (sr != STORE_OK) {
+		jobs_fail(err, "internal_error", "reading checkpoint '%s': %s", id, store_last_error());
+		goto out;
+	}
+	if (jobs_is_active(j, id) || ck.status == STORE_PENDING || ck.status == STORE_RUNNING) {
+		jobs_fail(err, "checkpoint_busy", "checkpoint '%s' is still being taken", id);
+		snprintf(err->hint, sizeof(err->hint), "wait until its status is ready or failed");
+		goto out;
+	}
+	if (ck.directory[0] || ck.image_id[0]) {
+		e = jobs_engine_find(j, ck.engine);
+		if (!e) {
+			jobs_fail(err, "engine_not_found",
+				  "checkpoint '%s' lives on engine '%s', which is not configured", id,
+				  ck.engine);
+			snprintf(err->hint, sizeof(err->hint),
+				 "start checkpointd with --engine %s=URL to remove its files", ck.engine);
+			goto out;
+		}
+		engine_info_get(e, &info);
+		if (!info.reachable) {
+			engine_probe(e);
+			engine_info_get(e, &info);
+		}
+		if (!info.reachable) {
+			jobs_fail(err, "engine_unreachable", "engine '%s' does not answer: %s",
+				  ck.engine, info.error);
+			goto out;
+		}
+		if (ck.directory[0] &&
+		    remove_files(e, info.root_dir, ck.id, ck.image_id, ck.container_id, err))
+			goto out;
+		if (ck.image_id[0]) {
+			r = engine_image_remove(e, ck.image_id, &ee);
+			if (r == ENGINE_CONFLICT)
+				log_line("checkpoint %s: image %s kept, still in use: %s", id,
+					 ck.image_id, ee.message);
+			else if (r != ENGINE_OK && r != ENGINE_NOT_FOUND) {
+				fail_engine(err, r, &ee, "removing the committed image");
+				goto out;
+			}
+		}
+	}
+	if (store_checkpoint_delete(jobs_store(j), id) != STORE_OK) {
+		jobs_fail(err, "internal_error", "deleting record '%s': %s", id, store_last_error());
+		goto out;
+	}
+	log_line("checkpoint %s: deleted", id);
+	rc = 0;
+out:
+	store_checkpoint_release(&ck);
+	return rc;
+}

@@ -1,0 +1,91 @@
+/*
+ * jobs.h - the operations of checkpointd, run against engines and recorded
+ * in the store.  It knows the engines (by name), the store and a pool of
+ * worker threads; it knows nothing of HTTP.
+ *
+ * Long operations (taking a checkpoint) are jobs: *_begin() checks what can
+ * be checked at once, writes a pending record and queues the work, and a
+ * worker carries it out, writing each step to the record.  Short ones
+ * (deleting a checkpoint) run in the caller's thread.
+ *
+ * Failures come back as a struct jobs_error whose code is the stable
+ * machine code users see (e.g. "container_not_running"); the api layer maps
+ * codes to HTTP statuses.
+ */
+#ifndef CHECKPOINTD_JOBS_H
+#define CHECKPOINTD_JOBS_H
+
+#include <stddef.h>
+
+struct engine;
+struct store;
+struct store_checkpoint;
+struct jobs;
+
+struct jobs_error {
+	char code[64];       /* stable machine code, "" when no error */
+	char message[2048];  /* what happened, naming the object */
+	char hint[512];      /* what to do, or "" */
+};
+
+/* Starts workers threads over the given engines (the array and the engines
+ * are borrowed and must outlive the jobs) and store.  Probes every engine
+ * once before returning, then again every probe_interval_ms in the
+ * background. */
+struct jobs *jobs_start(struct store *st, struct engine **engines, int nengines,
+			unsigned workers, int probe_interval_ms);
+
+/* Refuses new jobs, waits up to grace_ms for running ones, then wakes every
+ * waiter still registered (their jobs go on being unfinished).  Returns 0
+ * when no job was left running (then jobs_free() may follow). */
+int jobs_drain(struct jobs *j, int grace_ms);
+
+/* Joins the threads and frees; call only after jobs_drain() returned 0. */
+void jobs_free(struct jobs *j);
+
+/* --- engines */
+
+int jobs_engine_count(const struct jobs *j);
+struct engine *jobs_engine_at(const struct jobs *j, int i);
+/* The engine called name; NULL name means the default one ("default", or
+ * the only engine).  NULL when there is none. */
+struct engine *jobs_engine_find(const struct jobs *j, const char *name);
+
+/* --- checkpoints */
+
+struct jobs_checkpoint_request {
+	const char *container;   /* name or id, required */
+	const char *name;        /* checkpoint name, or NULL to generate */
+	const char *engine;      /* engine name, or NULL for the default */
+	int leave_running;
+};
+
+/* Checks the request against the engine (it exists, answers, has
+ * experimental features on; the container exists and runs), inserts the
+ * pending record into *out (init'ed by the caller, who releases it) and
+ * queues the job.  Returns 0, or -1 with err filled: engine_not_found,
+ * engine_unreachable, experimental_disabled, container_not_found,
+ * container_not_running, name_conflict, shutting_down, internal_error. */
+int jobs_checkpoint_begin(struct jobs *j, const struct jobs_checkpoint_request *rq,
+			  struct store_checkpoint *out, struct jobs_error *err);
+
+/* Removes the checkpoint's files on its engine, its committed image unless
+ * something else still uses it, and its record.  Returns 0, or -1 with err:
+ * checkpoint_not_found, checkpoint_busy (its job runs), engine_not_found,
+ * engine_unreachable, engine_error, internal_error. */
+int jobs_checkpoint_delete(struct jobs *j, const char *id, struct jobs_error *err);
+
+/* --- waiting for a job */
+
+/* Calls fn(arg) once from a worker thread when the job of record id has
+ * finished (or at jobs_drain()).  Returns 0 when registered, or 1 when no
+ * such job is running (it has finished already: fn is not called). */
+int jobs_when_done(struct jobs *j, const char *id, void (*fn)(void *arg), void *arg);
+
+/* Whether a job for record id is queued or running. */
+int jobs_is_active(struct jobs *j, const char *id);
+
+/* The store the jobs write to (for readers). */
+struct store *jobs_store(const struct jobs *j);
+
+#endif

@@ -1,0 +1,293 @@
+/*
+ * main.c - checkpointd: flags, start-up, signals and a clean stop.
+ *
+ * Everything else lives in libcheckpointd.a (src/http, src/api, src/jobs,
+ * src/engine, src/store), which the unit tests link too.
+ */
+#include "api/api.h"
+#include "engine/engine.h"
+#include "http/http.h"
+#include "jobs/jobs.h"
+#include "log.h"
+#include "store/store.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_ENGINES 32
+
+static const char usage[] =
+	"usage: checkpointd [options]\n"
+	"\n"
+	"A REST service that takes, records and restores Docker checkpoints (CRIU).\n"
+	"\n"
+	"  --listen ADDR:PORT   where to serve HTTP (default 127.0.0.1:8780)\n"
+	"  --data-dir DIR       where checkpointd.db lives (default /var/lib/checkpointd)\n"
+	"  --engine NAME=URL    a Docker Engine, tcp://HOST:PORT or unix:///PATH;\n"
+	"                       repeatable (default: 'default' from DOCKER_HOST,\n"
+	"                       else tcp://127.0.0.1:2375)\n"
+	"  --threads N          HTTP worker threads (default 4)\n"
+	"  --workers N          job worker threads (default 4)\n"
+	"  --help, --version\n"
+	"\n"
+	"Each option may also come from the environment: CHECKPOINTD_LISTEN,\n"
+	"CHECKPOINTD_DATA_DIR, CHECKPOINTD_ENGINE (several NAME=URL separated by\n"
+	"commas), CHECKPOINTD_THREADS, CHECKPOINTD_WORKERS.  Flags win.\n";
+
+struct config {
+	const char *listen;
+	const char *data_dir;
+	char *engine_spec[MAX_ENGINES];
+	int nengines;
+	unsigned threads;
+	unsigned workers;
+};
+
+static int add_engine_spec(struct config *cfg, const char *spec)
+{
+	if (cfg->nengines >= MAX_ENGINES) {
+		fprintf(stderr, "checkpointd: at most %d engines\n", MAX_ENGINES);
+		return -1;
+	}
+	cfg->engine_spec[cfg->nengines] = strdup(spec);
+	if (!cfg->engine_spec[cfg->nengines])
+		return -1;
+	cfg->nengines++;
+	return 0;
+}
+
+static int parse_count(const char *what, const char *s, unsigned *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < 1 || v > 256) {
+		fprintf(stderr, "checkpointd: %s must be 1 to 256, not '%s'\n", what, s);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Flags first, then the environment for what flags left unset. */
+static int parse_config(int argc, char **argv, struct config *cfg)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"data-dir", required_argument, NULL, 'd'},
+		{"engine", required_argument, NULL, 'e'},
+		{"threads", required_argument, NULL, 't'},
+		{"workers", required_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *env;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': cfg->listen = optarg; break;
+		case 'd': cfg->data_dir = optarg; break;
+		case 'e':
+			if (add_engine_spec(cfg, optarg))
+				return -1;
+			break;
+		case 't':
+			if (parse_count("--threads", optarg, &cfg->threads))
+				return -1;
+			break;
+		case 'w':
+			if (parse_count("--workers", optarg, &cfg->workers))
+				return -1;
+			break;
+		case 'h': fputs(usage, stdout); exit(0);
+		case 'V': printf("checkpointd %s\n", CHECKPOINTD_VERSION); exit(0);
+		default: fputs(usage, stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "checkpointd: unexpected argument '%s'\n%s", argv[optind], usage);
+		return -1;
+	}
+	if (!cfg->listen && (env = getenv("CHECKPOINTD_LISTEN")) && *env)
+		cfg->listen = env;
+	if (!cfg->data_dir && (env = getenv("CHECKPOINTD_DATA_DIR")) && *env)
+		cfg->data_dir = env;
+	if (!cfg->threads && (env = getenv("CHECKPOINTD_THREADS")) && *env &&
+	    parse_count("CHECKPOINTD_THREADS", env, &cfg->threads))
+		return -1;
+	if (!cfg->workers && (env = getenv("CHECKPOINTD_WORKERS")) && *env &&
+	    parse_count("CHECKPOINTD_WORKERS", env, &cfg->workers))
+		return -1;
+	if (!cfg->nengines && (env = getenv("CHECKPOINTD_ENGINE")) && *env) {
+		char *copy = strdup(env), *tok, *save = NULL;
+
+		for (tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+			if (add_engine_spec(cfg, tok)) {
+				free(copy);
+				return -1;
+			}
+		free(copy);
+	}
+	if (!cfg->nengines) {
+		char spec[600];
+
+		env = getenv("DOCKER_HOST");
+		snprintf(spec, sizeof(spec), "default=%s",
+			 env && *env ? env : "tcp://127.0.0.1:2375");
+		if (add_engine_spec(cfg, spec))
+			return -1;
+	}
+	if (!cfg->listen)
+		cfg->listen = "127.0.0.1:8780";
+	if (!cfg->data_dir)
+		cfg->data_dir = "/var/lib/checkpointd";
+	if (!cfg->threads)
+		cfg->threads = 4;
+	if (!cfg->workers)
+		cfg->workers = 4;
+	return 0;
+}
+
+/* Creates the engines named by "NAME=URL" specs; names must be unique. */
+static int make_engines(struct config *cfg, struct engine **engines)
+{
+	char err[300];
+	int i, k;
+
+	for (i = 0; i < cfg->nengines; i++) {
+		char *eq = strchr(cfg->engine_spec[i], '=');
+
+		if (!eq || eq == cfg->engine_spec[i] || eq - cfg->engine_spec[i] > 63) {
+			fprintf(stderr, "checkpointd: --engine wants NAME=URL, not '%s'\n",
+				cfg->engine_spec[i]);
+			return -1;
+		}
+		*eq = '\0';
+		for (k = 0; k < i; k++)
+			if (strcmp(engine_name(engines[k]), cfg->engine_spec[i]) == 0) {
+				fprintf(stderr, "checkpointd: engine '%s' is named twice\n",
+					cfg->engine_spec[i]);
+				return -1;
+			}
+		engines[i] = engine_new(cfg->engine_spec[i], eq + 1, err, sizeof(err));
+		if (!engines[i]) {
+			fprintf(stderr, "checkpointd: %s\n", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg = {0};
+	struct engine *engines[MAX_ENGINES] = {0};
+	struct store *st = NULL;
+	struct jobs *jobs = NULL;
+	struct http_server *srv = NULL;
+	struct api api = {0};
+	struct http_server_config hc = {0};
+	char err[512], dbpath[4200];
+	sigset_t sigs;
+	int sig, i, rc = 1, jobs_left = 0;
+
+	if (parse_config(argc, argv, &cfg))
+		return 2;
+	/* Signals are taken by sigwait() below; every thread inherits the mask. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	curl_global_init(CURL_GLOBAL_ALL);
+
+	if (mkdir(cfg.data_dir, 0700) && errno != EEXIST) {
+		fprintf(stderr, "checkpointd: cannot create '%s': %s\n", cfg.data_dir, strerror(errno));
+		goto out;
+	}
+	snprintf(dbpath, sizeof(dbpath), "%s/checkpointd.db", cfg.data_dir);
+	st = store_open(dbpath, err, sizeof(err));
+	if (!st) {
+		fprintf(stderr, "checkpointd: %s\n", err);
+		goto out;
+	}
+	if (store_interrupted_count(st))
+		log_line("store: %d job(s) were running when the service stopped; marked interrupted",
+			 store_interrupted_count(st));
+	if (make_engines(&cfg, engines))
+		goto out;
+	jobs = jobs_start(st, engines, cfg.nengines, cfg.workers, 10000);
+	if (!jobs) {
+		fprintf(stderr, "checkpointd: cannot start job workers\n");
+		goto out;
+	}
+	for (i = 0; i < cfg.nengines; i++) {
+		struct engine_info info;
+
+		engine_info_get(engines[i], &info);
+		if (info.reachable)
+			log_line("engine %s: %s, Docker %s, API %s, experimental %s%s%s",
+				 engine_name(engines[i]), engine_url(engines[i]), info.docker_version,
+				 info.api_version, info.experimental > 0 ? "on" : "off",
+				 info.warning[0] ? "; warning: " : "", info.warning);
+		else
+			log_line("engine %s: %s does not answer: %s", engine_name(engines[i]),
+				 engine_url(engines[i]), info.error);
+	}
+	api.jobs = jobs;
+	hc.listen = cfg.listen;
+	hc.threads = cfg.threads;
+	hc.routes = api_routes();
+	hc.app = &api;
+	srv = http_server_start(&hc, err, sizeof(err));
+	if (!srv) {
+		fprintf(stderr, "checkpointd: %s\n", err);
+		goto out;
+	}
+	api.server = srv;
+	log_line("checkpointd %s listening on %s (data in %s)", CHECKPOINTD_VERSION, cfg.listen,
+		 cfg.data_dir);
+
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	log_line("signal %d: stopping (no new connections; finishing requests and jobs)", sig);
+	rc = 0;
+out:
+	if (srv) {
+		/* stop accepting, let jobs finish (their waiters answer), then
+		 * let the requests in flight complete */
+		http_server_stopping_begin(srv);
+		jobs_left = jobs ? jobs_drain(jobs, 30000) : 0;
+		http_server_stop(srv, 10000);
+	} else if (jobs) {
+		jobs_left = jobs_drain(jobs, 30000);
+	}
+	if (jobs_left) {
+		/* workers are still inside engine calls: leave the database as
+		 * SQLite's journal keeps it safe; the records show interrupted */
+		log_line("stopped (jobs left running)");
+		_exit(rc);
+	}
+	jobs_free(jobs);
+	for (i = 0; i < cfg.nengines; i++)
+		engine_free(engines[i]);
+	store_close(st);
+	for (i = 0; i < cfg.nengines; i++)
+		free(cfg.engine_spec[i]);
+	curl_global_cleanup();
+	if (rc == 0)
+		log_line("stopped");
+	return rc;
+}

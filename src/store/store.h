@@ -1,0 +1,142 @@
+/*
+ * store.h - the service's records in SQLite.
+ *
+ * One database file (checkpointd.db in the data folder) in WAL mode.  The
+ * schema is the numbered files sql/NNN_*.sql, compiled into the binary and
+ * applied in order at open; PRAGMA user_version holds the number of the last
+ * one applied.  Every statement is prepared once per connection and reused.
+ *
+ * Concurrency: one writer connection behind a mutex (SQLite allows one
+ * writer; serialising in-process avoids SQLITE_BUSY), and a small pool of
+ * reader connections, so GETs never wait for a job's write.  All functions
+ * are safe to call from any thread.
+ *
+ * Records cross this interface as plain structs.  Text fields that have a
+ * natural bound are fixed arrays (truncation is impossible: callers validate
+ * lengths first); unbounded ones (error text, the container's configuration)
+ * are heap strings owned by the struct and freed by store_checkpoint_release().
+ * This layer knows nothing of HTTP.
+ */
+#ifndef CHECKPOINTD_STORE_H
+#define CHECKPOINTD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+enum store_result {
+	STORE_OK = 0,
+	STORE_NOT_FOUND, /* no such record */
+	STORE_CONFLICT,  /* a uniqueness rule refused the write */
+	STORE_ERROR      /* SQLite failed; the message says why */
+};
+
+/* Lifecycle of a job's record. */
+enum store_status {
+	STORE_PENDING = 0,
+	STORE_RUNNING,
+	STORE_READY,
+	STORE_FAILED
+};
+
+/* "pending", "running", "ready", "failed". */
+const char *store_status_name(enum store_status s);
+/* The status called name; -1 when there is none. */
+int store_status_parse(const char *name);
+
+/* -1 in an int64_t field means "not known yet" (rendered as null). */
+#define STORE_UNSET (-1)
+
+struct store_checkpoint {
+	int64_t seq;              /* insertion order, assigned by the store */
+	char id[40];              /* "ck-" + 16 hex digits */
+	char name[129];           /* Docker's checkpoint name rule, <= 128 */
+	char container_id[72];    /* the engine's full id */
+	char container_name[256]; /* without the leading '/' */
+	char engine[64];          /* engine name */
+	enum store_status status;
+	int leave_running;        /* 0 or 1 */
+	char image_id[80];        /* "sha256:...", "" until committed */
+	char image_repository[256];
+	char image_tag[129];
+	int64_t image_size;       /* bytes, or STORE_UNSET */
+	int64_t size_bytes;       /* the checkpoint's files, or STORE_UNSET */
+	char directory[1024];     /* its folder on the engine host, or "" */
+	int64_t t_commit;         /* timings in ms, each STORE_UNSET until known */
+	int64_t t_checkpoint;
+	int64_t t_measure;
+	int64_t t_total;
+	int64_t created_at;       /* ms since the epoch */
+	int64_t updated_at;       /* ms since the epoch */
+	char error_code[64];      /* "" unless failed */
+	char *error_message;      /* heap, NULL unless failed */
+	char *config_json;        /* heap: the container's inspect JSON, or NULL */
+};
+
+/* Zeroes *ck and sets every int64 field to STORE_UNSET, status pending. */
+void store_checkpoint_init(struct store_checkpoint *ck);
+/* Frees the heap strings; the struct may be reused after init. */
+void store_checkpoint_release(struct store_checkpoint *ck);
+
+/* Filters for store_checkpoint_list(); empty strings and a zero/negative
+ * updated_since mean "any". */
+struct store_checkpoint_filter {
+	int limit;               /* 1..1000 */
+	int64_t cursor;          /* list records with seq < cursor; 0 = from newest */
+	int status;              /* enum store_status, or -1 for any */
+	const char *container;   /* matches container_id or container_name, or NULL */
+	const char *engine;      /* or NULL */
+	int64_t updated_since;   /* ms; records with updated_at >= it, or 0 */
+};
+
+/* Opens (creating when needed) the database at path (":memory:" for tests),
+ * sets WAL mode, applies the migrations it lacks, and marks every record
+ * still pending or running as failed with error code "interrupted" (the
+ * service died under it).  On failure returns NULL and writes why into err.
+ * The caller closes the store with store_close(). */
+struct store *store_open(const char *path, char *err, size_t errlen);
+
+/* Finishes and frees everything; NULL is fine. */
+void store_close(struct store *st);
+
+/* The schema version now in force (PRAGMA user_version). */
+int store_schema_version(struct store *st);
+
+/* How many records store_open() marked interrupted. */
+int store_interrupted_count(const struct store *st);
+
+/* Inserts a new record.  ck->seq is filled in; created_at/updated_at are
+ * set to now when they are STORE_UNSET.  STORE_CONFLICT when another record
+ * that is not failed has the same (engine, container_id, name), or the id
+ * is taken. */
+enum store_result store_checkpoint_insert(struct store *st, struct store_checkpoint *ck);
+
+/* Writes every field of the record called ck->id and sets updated_at to
+ * now (also in *ck).  STORE_NOT_FOUND when there is no such record. */
+enum store_result store_checkpoint_update(struct store *st, struct store_checkpoint *ck);
+
+/* Reads the record called id into *out (which the caller had init'ed and
+ * must release). */
+enum store_result store_checkpoint_get(struct store *st, const char *id,
+				       struct store_checkpoint *out);
+
+/* Deletes the record called id. */
+enum store_result store_checkpoint_delete(struct store *st, const char *id);
+
+/* Called once per listed record, newest first; a non-zero return stops the
+ * listing.  The record is borrowed for the call only. */
+typedef int (*store_checkpoint_cb)(void *arg, const struct store_checkpoint *ck);
+
+/* Lists records matching f, newest first (by seq), at most f->limit.
+ * *next_cursor gets the seq to pass as the next page's cursor, or 0 when
+ * this page is the last. */
+enum store_result store_checkpoint_list(struct store *st,
+					const struct store_checkpoint_filter *f,
+					store_checkpoint_cb cb, void *arg,
+					int64_t *next_cursor);
+
+/* The last error's text for this thread (after STORE_ERROR). */
+const char *store_last_error(void);
+
+#endif
