@@ -12,6 +12,8 @@
 
 #define HTTP_MAX_PARAMS 4
 #define HTTP_MAX_HEADERS 8
+/* Bytes of an over-long body read and dropped before the connection is cut. */
+#define HTTP_DISCARD_LIMIT (64u << 20)
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -37,6 +39,7 @@ struct http_request {
 	int nparams;
 	struct buf body;
 	int body_too_large;
+	size_t discarded;            /* body bytes dropped past the cap */
 	int replied;
 	unsigned status;
 	size_t reply_bytes;

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+static void reply_too_large(struct http_request *req);
+
 static void request_free(struct http_request *req)
 {
 	int i;
@@ -120,14 +122,19 @@ static struct http_request *request_begin(struct http_server *srv,
 		if (errno || *end || n > BUF_LIMIT_REQUEST_BODY)
 			req->body_too_large = 1;
 	}
-	if (req->body_too_large) {
-		struct http_problem p = {
-			.status = 413, .code = "payload_too_large",
-			.detail = "the body is larger than 1 MiB",
-		};
-		http_reply_problem(req, &p);
-	}
+	if (req->body_too_large)
+		reply_too_large(req);
 	return req;
+}
+
+static void reply_too_large(struct http_request *req)
+{
+	struct http_problem p = {
+		.status = 413, .code = "payload_too_large",
+		.detail = "the body is larger than 1 MiB",
+	};
+
+	http_reply_problem(req, &p);
 }
 
 static void dispatch(struct http_request *req)
@@ -162,19 +169,25 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (!req->replied && !req->body_too_large &&
-		    buf_add(&req->body, upload_data, *upload_data_size) != BUF_OK) {
-			struct http_problem p = {
-				.status = 413, .code = "payload_too_large",
-				.detail = "the body is larger than 1 MiB",
-			};
+		/* Past the cap the body is counted and dropped, never kept; the
+		 * 413 goes out once the client has finished sending (answering
+		 * mid-stream would make the kernel reset the connection and lose
+		 * the answer).  A client that goes on for far too long is cut. */
+		if (req->body_too_large) {
+			req->discarded += *upload_data_size;
+			if (req->discarded > HTTP_DISCARD_LIMIT && !req->replied)
+				reply_too_large(req);
+		} else if (!req->replied &&
+			   buf_add(&req->body, upload_data, *upload_data_size) != BUF_OK) {
 			req->body_too_large = 1;
+			req->discarded = req->body.len + *upload_data_size;
 			buf_release(&req->body);
-			http_reply_problem(req, &p);
 		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (req->body_too_large && !req->replied)
+		reply_too_large(req);
 	if (req->replied)
 		return MHD_YES;
 	if (req->resume_fn && !req->resumed)
