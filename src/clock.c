@@ -26,13 +26,15 @@ int64_t clock_mono_ms(void)
 
 void clock_format_rfc3339(int64_t ms, char *out, size_t outlen)
 {
-	time_t secs = (time_t)(ms / 1000);
+	int64_t floor_s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+	time_t secs = (time_t)floor_s;
 	struct tm tm;
 
+	ms -= floor_s * 1000; /* now the millisecond part, 0..999 */
 	gmtime_r(&secs, &tm);
 	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+		 tm.tm_min, tm.tm_sec, (int)ms);
 }
 
 /* Reads exactly n digits at *p into *v; advances *p. */
@@ -82,6 +84,8 @@ int clock_parse_rfc3339(const char *s, int64_t *ms)
 		return -1;
 	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
 	    mi > 59 || sec > 60)
+		return -1;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return -1;
 	if (*p == '.') {
 		p++;

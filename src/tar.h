@@ -11,8 +11,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Called for each entry with its full path (long names resolved), its
+ * type flag ('0' file, '5' folder, '1' hard link, '2' symlink...) and size. */
+typedef void (*tar_entry_fn)(void *arg, const char *path, char type, uint64_t size);
+
 struct tar_counter {
 	unsigned char hdr[512]; /* the header being gathered */
+	tar_entry_fn on_entry;  /* optional */
+	void *arg;
+	char longname[4096];    /* from a GNU 'L' or PAX 'path' record, for the next entry */
+	char ext[8192];         /* the data of the extended record being read */
+	size_t ext_len, ext_want;
+	char ext_type;          /* 'L', 'K', 'x' or 'g' while gathering, else 0 */
+	uint64_t pax_size;      /* a PAX "size" for the next entry ... */
+	int has_pax_size;       /* ... when set (files of 8 GiB and more) */
 	size_t hdr_fill;
 	uint64_t skip;          /* data (and padding) bytes left of the entry */
 	uint64_t file_bytes;    /* sum of regular files' sizes */
@@ -30,3 +42,18 @@ void tar_counter_init(struct tar_counter *t);
 int tar_counter_feed(struct tar_counter *t, const char *data, size_t len);
 
 #endif
+
+/* --- writing: small archives built in memory (headers only, no data) */
+
+struct buf;
+
+/* Appends a hard-link entry: path (in the archive) names the same file as
+ * target (an archive path too).  Long names get a PAX record.  0, or -1
+ * when the buffer is full. */
+int tar_add_hardlink(struct buf *b, const char *path, const char *target);
+
+/* Appends a folder entry with the given mode. */
+int tar_add_dir(struct buf *b, const char *path, unsigned mode);
+
+/* Appends the end-of-archive marker (two zero blocks). */
+int tar_finish(struct buf *b);

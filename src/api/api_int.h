@@ -15,7 +15,7 @@
 struct store_checkpoint;
 
 /* A field a JSON body may hold. */
-enum api_field_type { API_STRING, API_BOOL };
+enum api_field_type { API_STRING, API_BOOL, API_OBJECT };
 
 struct api_field {
 	const char *name;
@@ -57,6 +57,32 @@ int api_valid_docker_name(const char *s);
 /* Renders a checkpoint record (the same shape everywhere). New reference. */
 struct json_object *api_checkpoint_json(const struct store_checkpoint *ck);
 
+/* Whether id is prefix + 16 lower-case hex digits (a record id). */
+int api_valid_record_id(const char *id, const char *prefix);
+
+/* Answers ?wait=true: parks the request until the job of record id ends,
+ * then calls reply(req, api, id) on a server thread. */
+typedef void (*api_reply_fn)(struct http_request *req, struct api *api, const char *id);
+void api_wait_for_job(struct http_request *req, struct api *api, const char *id,
+		      api_reply_fn reply);
+
+/* Parses the list parameters common to /checkpoints and /restores (limit,
+ * cursor, status, container, engine, updated_since) into the out fields;
+ * answers the 400 and returns -1 on a bad one. */
+struct api_list_params {
+	int limit;
+	int64_t cursor;
+	int status;
+	const char *container;
+	const char *engine;
+	int64_t updated_since;
+};
+int api_list_params(struct http_request *req, struct api_list_params *lp);
+
+/* Renders a restore record.  New reference. */
+struct store_restore;
+struct json_object *api_restore_json(const struct store_restore *rs);
+
 /* Handlers. */
 void api_health(struct http_request *req, void *app);
 void api_engines_list(struct http_request *req, void *app);
@@ -65,5 +91,9 @@ void api_checkpoints_create(struct http_request *req, void *app);
 void api_checkpoints_list(struct http_request *req, void *app);
 void api_checkpoints_get(struct http_request *req, void *app);
 void api_checkpoints_delete(struct http_request *req, void *app);
+void api_restores_create(struct http_request *req, void *app);
+void api_restores_list(struct http_request *req, void *app);
+void api_restores_get(struct http_request *req, void *app);
+void api_restores_delete(struct http_request *req, void *app);
 
 #endif

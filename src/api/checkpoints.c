@@ -5,7 +5,7 @@
 #include "clock.h"
 #include "store/store.h"
 
-#include <errno.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +14,12 @@ static int valid_container_ref(const char *s)
 {
 	if (*s == '/')
 		s++;
-	return api_valid_docker_name(s) || (s[0] && !s[1] && api_valid_docker_name("aa"));
+	return api_valid_docker_name(s) || (s[0] && !s[1] && isalnum((unsigned char)s[0]));
 }
 
 static int valid_engine_name(const char *s)
 {
-	return api_valid_docker_name(s) || (s[0] && !s[1]);
+	return api_valid_docker_name(s) || (s[0] && !s[1] && isalnum((unsigned char)s[0]));
 }
 
 static const struct api_field create_fields[] = {
@@ -76,6 +76,10 @@ struct json_object *api_checkpoint_json(const struct store_checkpoint *ck)
 	json_object_object_add(t, "measure", jint_or_null(ck->t_measure));
 	json_object_object_add(t, "total", jint_or_null(ck->t_total));
 	json_object_object_add(o, "timings_ms", t);
+	t = json_object_new_object();
+	json_object_object_add(t, "restore", jint_or_null(ck->ready_restore_ms));
+	json_object_object_add(t, "cold", jint_or_null(ck->ready_cold_ms));
+	json_object_object_add(o, "ready_ms", t);
 	json_object_object_add(o, "created_at", jtime(ck->created_at));
 	json_object_object_add(o, "updated_at", jtime(ck->updated_at));
 	if (ck->status == STORE_FAILED) {
@@ -132,25 +136,9 @@ out:
 	store_checkpoint_release(&ck);
 }
 
-struct waiter {
-	struct http_request *req;
-	struct api *api;
-	char id[40];
-};
-
-static void on_job_done(void *arg)
+static void reply_finished(struct http_request *req, struct api *api, const char *id)
 {
-	struct waiter *w = arg;
-
-	http_request_resume(w->req);
-}
-
-static void on_resumed(struct http_request *req, void *arg)
-{
-	struct waiter *w = arg;
-
-	reply_record(req, w->api, w->id, 201, 1);
-	free(w);
+	reply_record(req, api, id, 201, 1);
 }
 
 void api_checkpoints_create(struct http_request *req, void *app)
@@ -161,7 +149,6 @@ void api_checkpoints_create(struct http_request *req, void *app)
 	struct jobs_checkpoint_request rq;
 	struct store_checkpoint ck;
 	struct jobs_error err;
-	struct waiter *w;
 	int wait = 0;
 
 	store_checkpoint_init(&ck);
@@ -186,32 +173,10 @@ void api_checkpoints_create(struct http_request *req, void *app)
 		reply_record(req, api, ck.id, 202, 0);
 		goto out;
 	}
-	w = calloc(1, sizeof(*w));
-	if (!w) {
-		http_reply_error(req, 500, "internal_error", "out of memory");
-		goto out;
-	}
-	w->req = req;
-	w->api = api;
-	snprintf(w->id, sizeof(w->id), "%s", ck.id);
-	http_request_suspend(req, on_resumed, w);
-	if (jobs_when_done(api->jobs, ck.id, on_job_done, w))
-		http_request_resume(req); /* finished already */
+	api_wait_for_job(req, api, ck.id, reply_finished);
 out:
 	json_object_put(body);
 	store_checkpoint_release(&ck);
-}
-
-static int valid_checkpoint_id(const char *id)
-{
-	size_t i;
-
-	if (strncmp(id, "ck-", 3) != 0 || strlen(id) != 19)
-		return 0;
-	for (i = 3; i < 19; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return 0;
-	return 1;
 }
 
 void api_checkpoints_get(struct http_request *req, void *app)
@@ -221,7 +186,7 @@ void api_checkpoints_get(struct http_request *req, void *app)
 
 	if (api_check_query(req, params))
 		return;
-	if (!valid_checkpoint_id(id)) {
+	if (!api_valid_record_id(id, "ck-")) {
 		http_reply_error(req, 404, "checkpoint_not_found", "no checkpoint '%s'", id);
 		return;
 	}
@@ -255,7 +220,7 @@ void api_checkpoints_delete(struct http_request *req, void *app)
 
 	if (api_check_query(req, params))
 		return;
-	if (!valid_checkpoint_id(id)) {
+	if (!api_valid_record_id(id, "ck-")) {
 		http_reply_error(req, 404, "checkpoint_not_found", "no checkpoint '%s'", id);
 		return;
 	}
@@ -272,83 +237,25 @@ static int list_add(void *arg, const struct store_checkpoint *ck)
 	return 0;
 }
 
-static int bad_param(struct http_request *req, const char *name, const char *why)
-{
-	char detail[300];
-	struct http_problem p = {.status = 400, .code = "invalid_parameter", .detail = detail,
-				 .parameter = name};
-
-	snprintf(detail, sizeof(detail), "'%s' %s", name, why);
-	http_reply_problem(req, &p);
-	return -1;
-}
-
-/* Reads a decimal integer in [lo, hi]; -1 when malformed. */
-static int parse_int(const char *s, long long lo, long long hi, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (!*s || *s == '+' || *s == ' ')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 void api_checkpoints_list(struct http_request *req, void *app)
 {
 	static const char *const params[] = {"limit", "cursor", "status", "container", "engine",
 					     "updated_since", NULL};
 	struct api *api = app;
-	struct store_checkpoint_filter f = {.limit = 50, .status = -1};
+	struct store_checkpoint_filter f;
+	struct api_list_params lp;
 	struct json_object *o, *items;
-	const char *v;
-	long long n;
 	int64_t next = 0;
 	char cur[32];
 
-	if (api_check_query(req, params))
+	if (api_check_query(req, params) || api_list_params(req, &lp))
 		return;
-	if ((v = http_request_query(req, "limit")) && parse_int(v, 1, 1000, &n)) {
-		bad_param(req, "limit", "must be an integer from 1 to 1000");
-		return;
-	}
-	if (v)
-		f.limit = (int)n;
-	if ((v = http_request_query(req, "cursor"))) {
-		if (parse_int(v, 1, INT64_MAX, &n)) {
-			bad_param(req, "cursor", "is not a cursor this service gave (use next_cursor)");
-			return;
-		}
-		f.cursor = n;
-	}
-	if ((v = http_request_query(req, "status")) && (f.status = store_status_parse(v)) < 0) {
-		bad_param(req, "status", "must be one of pending, running, ready, failed");
-		return;
-	}
-	if ((v = http_request_query(req, "container"))) {
-		if (!v[0] || strlen(v) > 255) {
-			bad_param(req, "container", "must be 1 to 255 characters long");
-			return;
-		}
-		f.container = v[0] == '/' ? v + 1 : v;
-	}
-	if ((v = http_request_query(req, "engine"))) {
-		if (!v[0] || strlen(v) > 63) {
-			bad_param(req, "engine", "must be 1 to 63 characters long");
-			return;
-		}
-		f.engine = v;
-	}
-	if ((v = http_request_query(req, "updated_since")) &&
-	    clock_parse_rfc3339(v, &f.updated_since)) {
-		bad_param(req, "updated_since", "must be an RFC 3339 date-time, e.g. 2026-12-04T15:00:00Z");
-		return;
-	}
+	f.limit = lp.limit;
+	f.cursor = lp.cursor;
+	f.status = lp.status;
+	f.container = lp.container;
+	f.engine = lp.engine;
+	f.updated_since = lp.updated_since;
 	items = json_object_new_array();
 	if (store_checkpoint_list(jobs_store(api->jobs), &f, list_add, items, &next) != STORE_OK) {
 		json_object_put(items);

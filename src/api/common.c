@@ -6,6 +6,11 @@
  * wrong type, a string too long or too short or holding a NUL byte.
  */
 #include "api/api_int.h"
+#include "clock.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <stdlib.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +27,13 @@ static const struct {
 	{"container_not_running", 409},
 	{"name_conflict", 409},
 	{"checkpoint_busy", 409},
+	{"checkpoint_not_ready", 409},
+	{"container_running", 409},
+	{"engine_mismatch", 409},
+	{"restore_busy", 409},
+	{"restore_not_found", 404},
+	{"restore_failed", 502},
+	{"not_ready", 502},
 	{"invalid_json", 400},
 	{"invalid_field", 400},
 	{"unknown_field", 400},
@@ -152,6 +164,14 @@ int api_read_body(struct http_request *req, const struct api_field *fields, size
 					  "'%s' is not a field of this request%s", key, "");
 				goto bad;
 			}
+			if (f->type == API_OBJECT) {
+				if (!json_object_is_type(val, json_type_object)) {
+					bad_field(req, "invalid_field", key, "'%s' must be an object%s",
+						  key, "");
+					goto bad;
+				}
+				continue;
+			}
 			if (f->type == API_BOOL) {
 				if (!json_object_is_type(val, json_type_boolean)) {
 					bad_field(req, "invalid_field", key, "'%s' must be true or false%s",
@@ -265,4 +285,125 @@ int api_query_bool(struct http_request *req, const char *name, int *out)
 	snprintf(detail, sizeof(detail), "'%s' must be true or false", name);
 	http_reply_problem(req, &p);
 	return -1;
+}
+
+int api_valid_record_id(const char *id, const char *prefix)
+{
+	size_t i, n = strlen(prefix);
+
+	if (strncmp(id, prefix, n) != 0 || strlen(id) != n + 16)
+		return 0;
+	for (i = n; i < n + 16; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+struct waiter {
+	struct http_request *req;
+	struct api *api;
+	api_reply_fn reply;
+	char id[40];
+};
+
+static void on_job_done(void *arg)
+{
+	struct waiter *w = arg;
+
+	http_request_resume(w->req);
+}
+
+static void on_resumed(struct http_request *req, void *arg)
+{
+	struct waiter *w = arg;
+
+	w->reply(req, w->api, w->id);
+	free(w);
+}
+
+void api_wait_for_job(struct http_request *req, struct api *api, const char *id,
+		      api_reply_fn reply)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		http_reply_error(req, 500, "internal_error", "out of memory");
+		return;
+	}
+	w->req = req;
+	w->api = api;
+	w->reply = reply;
+	snprintf(w->id, sizeof(w->id), "%s", id);
+	/* suspend first: the job may end before jobs_when_done() returns, and
+	 * a resume must never come before its suspend */
+	http_request_suspend(req, on_resumed, w);
+	if (jobs_when_done(api->jobs, id, on_job_done, w))
+		http_request_resume(req); /* finished already */
+}
+
+static int bad_param(struct http_request *req, const char *name, const char *why)
+{
+	char detail[300];
+	struct http_problem p = {.status = 400, .code = "invalid_parameter", .detail = detail,
+				 .parameter = name};
+
+	snprintf(detail, sizeof(detail), "'%s' %s", name, why);
+	http_reply_problem(req, &p);
+	return -1;
+}
+
+/* Reads a decimal integer in [lo, hi]; -1 when malformed. */
+static int parse_int(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (!*s || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int api_list_params(struct http_request *req, struct api_list_params *lp)
+{
+	const char *v;
+	long long n;
+
+	lp->limit = 50;
+	lp->cursor = 0;
+	lp->status = -1;
+	lp->container = NULL;
+	lp->engine = NULL;
+	lp->updated_since = 0;
+	if ((v = http_request_query(req, "limit"))) {
+		if (parse_int(v, 1, 1000, &n))
+			return bad_param(req, "limit", "must be an integer from 1 to 1000");
+		lp->limit = (int)n;
+	}
+	if ((v = http_request_query(req, "cursor"))) {
+		if (parse_int(v, 1, INT64_MAX, &n))
+			return bad_param(req, "cursor", "is not a cursor this service gave (use next_cursor)");
+		lp->cursor = n;
+	}
+	if ((v = http_request_query(req, "status")) && (lp->status = store_status_parse(v)) < 0)
+		return bad_param(req, "status", "must be one of pending, running, ready, failed");
+	if ((v = http_request_query(req, "container"))) {
+		if (!v[0] || strlen(v) > 255)
+			return bad_param(req, "container", "must be 1 to 255 characters long");
+		lp->container = v[0] == '/' ? v + 1 : v;
+	}
+	if ((v = http_request_query(req, "engine"))) {
+		if (!v[0] || strlen(v) > 63)
+			return bad_param(req, "engine", "must be 1 to 63 characters long");
+		lp->engine = v;
+	}
+	if ((v = http_request_query(req, "updated_since")) &&
+	    clock_parse_rfc3339(v, &lp->updated_since))
+		return bad_param(req, "updated_since",
+				 "must be an RFC 3339 date-time, e.g. 2026-12-04T15:00:00Z");
+	return 0;
 }

@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "embedded.h"
 #include "engine/engine.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -75,6 +76,13 @@ void api_engines_list(struct http_request *req, void *app)
 		json_object_object_add(x, "root_dir", str_or_null(info.root_dir));
 		json_object_object_add(x, "warning", str_or_null(info.warning));
 		json_object_object_add(x, "error", str_or_null(info.error));
+		{
+			int64_t leaked = 0, restores = 0;
+
+			store_engine_leak_get(jobs_store(api->jobs), engine_name(e), &leaked, &restores);
+			json_object_object_add(x, "leaked_bytes", json_object_new_int64(leaked));
+			json_object_object_add(x, "leaked_restores", json_object_new_int64(restores));
+		}
 		clock_format_rfc3339(info.checked_at, when, sizeof(when));
 		json_object_object_add(x, "checked_at", json_object_new_string(when));
 		json_object_array_add(items, x);
@@ -107,6 +115,10 @@ static const struct http_route routes[] = {
 	{"POST", "/checkpoints", api_checkpoints_create, HTTP_ROUTE_JSON_BODY},
 	{"GET", "/checkpoints/{id}", api_checkpoints_get, 0},
 	{"DELETE", "/checkpoints/{id}", api_checkpoints_delete, 0},
+	{"GET", "/restores", api_restores_list, 0},
+	{"POST", "/restores", api_restores_create, HTTP_ROUTE_JSON_BODY},
+	{"GET", "/restores/{id}", api_restores_get, 0},
+	{"DELETE", "/restores/{id}", api_restores_delete, 0},
 	{NULL, NULL, NULL, 0},
 };
 

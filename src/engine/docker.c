@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define POOL_MAX 8
 
@@ -139,7 +140,9 @@ static void handle_give(struct engine *e, CURL *h)
 struct call {
 	const char *method;
 	const char *path;       /* escaped, starting with '/' */
-	const char *body;       /* JSON, or NULL */
+	const char *body;       /* JSON (or body_type), or NULL */
+	size_t body_len;        /* 0: strlen(body) */
+	const char *body_type;  /* NULL: application/json */
 	long timeout_ms;        /* 0: none (streams: a low-speed limit instead) */
 	engine_stream_fn stream;/* 2xx bodies go here when set */
 	void *arg;
@@ -214,15 +217,25 @@ static enum engine_result call_run(struct engine *e, struct call *c, struct engi
 	}
 	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
-	if (strcmp(c->method, "POST") == 0) {
+	if (strcmp(c->method, "POST") == 0 || strcmp(c->method, "PUT") == 0) {
+		size_t n = c->body ? (c->body_len ? c->body_len : strlen(c->body)) : 0;
+
 		curl_easy_setopt(c->h, CURLOPT_POST, 1L);
 		curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, c->body ? c->body : "");
-		curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE, (long)(c->body ? strlen(c->body) : 0));
+		curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+		if (c->method[1] == 'U')
+			curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, "PUT");
 	} else if (strcmp(c->method, "GET") != 0) {
 		curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, c->method);
 	}
-	if (c->body)
+	if (c->body && c->body_type) {
+		char ct[128];
+
+		snprintf(ct, sizeof(ct), "Content-Type: %s", c->body_type);
+		hdrs = curl_slist_append(hdrs, ct);
+	} else if (c->body) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	}
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, hdrs);
 
@@ -524,7 +537,129 @@ enum engine_result engine_checkpoint_delete(struct engine *e, const char *id,
 
 	esc(id, i, sizeof(i));
 	esc(name, n, sizeof(n));
-	esc(dir, d, sizeof(d));
-	snprintf(path, sizeof(path), "/containers/%s/checkpoints/%s?dir=%s", i, n, d);
+	if (dir) {
+		esc(dir, d, sizeof(d));
+		snprintf(path, sizeof(path), "/containers/%s/checkpoints/%s?dir=%s", i, n, d);
+	} else {
+		snprintf(path, sizeof(path), "/containers/%s/checkpoints/%s", i, n);
+	}
 	return call_json(e, "DELETE", path, NULL, 120000, NULL, err);
+}
+
+/* --- starting, staging, exec, logs */
+
+enum engine_result engine_container_start(struct engine *e, const char *id,
+					  const char *checkpoint, struct engine_error *err)
+{
+	char path[800], i[400], ck[300];
+	struct call c = {.method = "POST", .timeout_ms = 10 * 60 * 1000L};
+	enum engine_result r;
+
+	esc(id, i, sizeof(i));
+	if (checkpoint) {
+		esc(checkpoint, ck, sizeof(ck));
+		snprintf(path, sizeof(path), "/containers/%s/start?checkpoint=%s", i, ck);
+	} else {
+		snprintf(path, sizeof(path), "/containers/%s/start", i);
+	}
+	c.path = path;
+	r = call_run(e, &c, err);
+	buf_release(&c.reply);
+	return r;
+}
+
+enum engine_result engine_container_archive_put(struct engine *e, const char *id,
+						const char *path, const char *tar,
+						size_t len, struct engine_error *err)
+{
+	char p[1600], i[400], pa[1024];
+	struct call c = {.method = "PUT", .body = tar, .body_len = len,
+			 .body_type = "application/x-tar", .timeout_ms = 10 * 60 * 1000L};
+	enum engine_result r;
+
+	esc(id, i, sizeof(i));
+	esc(path, pa, sizeof(pa));
+	snprintf(p, sizeof(p), "/containers/%s/archive?path=%s", i, pa);
+	c.path = p;
+	r = call_run(e, &c, err);
+	buf_release(&c.reply);
+	return r;
+}
+
+enum engine_result engine_exec(struct engine *e, const char *id, struct json_object *argv,
+			       long timeout_ms, int *exit_code, struct engine_error *err)
+{
+	char path[600], i[400], xid[80];
+	struct json_object *body = json_object_new_object(), *out = NULL, *v;
+	enum engine_result r;
+	const char *s;
+	long long deadline = clock_mono_ms() + timeout_ms;
+
+	*exit_code = -1;
+	esc(id, i, sizeof(i));
+	snprintf(path, sizeof(path), "/containers/%s/exec", i);
+	json_object_object_add(body, "Cmd", json_object_get(argv));
+	json_object_object_add(body, "AttachStdout", json_object_new_boolean(0));
+	json_object_object_add(body, "AttachStderr", json_object_new_boolean(0));
+	r = call_json(e, "POST", path, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+		      30000, &out, err);
+	json_object_put(body);
+	if (r != ENGINE_OK)
+		goto done;
+	s = jstr(out, "Id");
+	if (!s) {
+		snprintf(err->message, sizeof(err->message), "exec create answered no Id");
+		r = ENGINE_BAD_REPLY;
+		goto done;
+	}
+	snprintf(xid, sizeof(xid), "%s", s);
+	json_object_put(out);
+	out = NULL;
+	snprintf(path, sizeof(path), "/exec/%s/start", xid);
+	r = call_json(e, "POST", path, "{\"Detach\":true}", 30000, NULL, err);
+	if (r != ENGINE_OK)
+		goto done;
+	snprintf(path, sizeof(path), "/exec/%s/json", xid);
+	for (;;) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		r = call_json(e, "GET", path, NULL, 30000, &out, err);
+		if (r != ENGINE_OK)
+			goto done;
+		if (json_object_object_get_ex(out, "Running", &v) && !json_object_get_boolean(v)) {
+			if (json_object_object_get_ex(out, "ExitCode", &v) &&
+			    json_object_is_type(v, json_type_int))
+				*exit_code = json_object_get_int(v);
+			break;
+		}
+		json_object_put(out);
+		out = NULL;
+		if (clock_mono_ms() > deadline) {
+			snprintf(err->message, sizeof(err->message), "exec still running after %ldms",
+				 timeout_ms);
+			r = ENGINE_ABORTED;
+			goto done;
+		}
+		nanosleep(&ts, NULL);
+	}
+done:
+	json_object_put(out);
+	return r;
+}
+
+enum engine_result engine_container_logs(struct engine *e, const char *id, int64_t since_ms,
+					 engine_stream_fn fn, void *arg,
+					 struct engine_error *err)
+{
+	char p[800], i[400];
+	struct call c = {.method = "GET", .stream = fn, .arg = arg, .timeout_ms = 60000};
+	enum engine_result r;
+
+	esc(id, i, sizeof(i));
+	snprintf(p, sizeof(p), "/containers/%s/logs?stdout=1&stderr=1&since=%lld.%03lld", i,
+		 (long long)(since_ms / 1000), (long long)(since_ms % 1000));
+	c.path = p;
+	r = call_run(e, &c, err);
+	buf_release(&c.reply);
+	return r;
 }

@@ -104,6 +104,30 @@ enum engine_result engine_container_archive_get(struct engine *e, const char *id
 						const char *path, engine_stream_fn fn,
 						void *arg, struct engine_error *err);
 
+/* POST /containers/{id}/start, with ?checkpoint=NAME when checkpoint is
+ * not NULL (a restore from <root>/containers/{id}/checkpoints/NAME). */
+enum engine_result engine_container_start(struct engine *e, const char *id,
+					  const char *checkpoint, struct engine_error *err);
+
+/* PUT /containers/{id}/archive?path=..: unpacks the tar (len bytes,
+ * borrowed) at path in the container's filesystem view. */
+enum engine_result engine_container_archive_put(struct engine *e, const char *id,
+						const char *path, const char *tar,
+						size_t len, struct engine_error *err);
+
+/* Runs argv (a JSON array of strings, borrowed) in the running container
+ * through the Engine API's exec and waits up to timeout_ms for it to end;
+ * *exit_code gets its status (-1 unknown).  ENGINE_ABORTED on timeout. */
+enum engine_result engine_exec(struct engine *e, const char *id, struct json_object *argv,
+			       long timeout_ms, int *exit_code, struct engine_error *err);
+
+/* GET /containers/{id}/logs since since_ms (epoch ms), stdout and stderr,
+ * streamed to fn as the engine sends them (Docker's 8-byte frame headers
+ * included for containers without a TTY). */
+enum engine_result engine_container_logs(struct engine *e, const char *id, int64_t since_ms,
+					 engine_stream_fn fn, void *arg,
+					 struct engine_error *err);
+
 /* --- images */
 
 /* GET /images/{ref}/json: *out gets the inspect object. */
@@ -123,8 +147,8 @@ enum engine_result engine_checkpoint_create(struct engine *e, const char *id,
 					    const char *name, const char *dir,
 					    int exit_after, struct engine_error *err);
 
-/* DELETE /containers/{id}/checkpoints/{name}?dir=..: removes dir/name on
- * the engine host.  With a custom dir, any container serves as the anchor:
+/* DELETE /containers/{id}/checkpoints/{name}[?dir=..]: removes dir/name
+ * (dir NULL: the container's own checkpoints folder) on the engine host.  With a custom dir, any container serves as the anchor:
  * Docker uses it only to find the folder. */
 enum engine_result engine_checkpoint_delete(struct engine *e, const char *id,
 					    const char *name, const char *dir,

@@ -27,8 +27,8 @@
 #define CHECKPOINT_LABEL "io.checkpointd.checkpoint"
 
 /* Maps an engine failure to a jobs_error with a code users can act on. */
-static int fail_engine(struct jobs_error *err, enum engine_result r,
-		       const struct engine_error *ee, const char *doing)
+int jobs_fail_engine(struct jobs_error *err, enum engine_result r,
+		     const struct engine_error *ee, const char *doing)
 {
 	const char *code = r == ENGINE_UNREACHABLE ? "engine_unreachable" : "engine_error";
 
@@ -60,7 +60,8 @@ static int jpath_bool(struct json_object *o, const char *a, const char *b)
 }
 
 /* Checks that the engine answers and can take checkpoints. */
-static int engine_ready(struct engine *e, struct engine_info *info, struct jobs_error *err)
+int jobs_engine_ready(struct engine *e, struct engine_info *info, int need_experimental,
+		      struct jobs_error *err)
 {
 	engine_info_get(e, info);
 	if (!info->reachable) {
@@ -74,7 +75,7 @@ static int engine_ready(struct engine *e, struct engine_info *info, struct jobs_
 			 "start the engine, or fix its URL (--engine %s=URL)", engine_name(e));
 		return -1;
 	}
-	if (info->experimental == 0) {
+	if (need_experimental && info->experimental == 0) {
 		jobs_fail(err, "experimental_disabled",
 			  "engine '%s' runs without experimental features; Docker's checkpoints need them",
 			  engine_name(e));
@@ -105,14 +106,14 @@ int jobs_checkpoint_begin(struct jobs *j, const struct jobs_checkpoint_request *
 		snprintf(err->hint, sizeof(err->hint), "GET /engines lists them");
 		return -1;
 	}
-	if (engine_ready(e, &info, err))
+	if (jobs_engine_ready(e, &info, 1, err))
 		return -1;
 	r = engine_container_inspect(e, rq->container, &c, &ee);
 	if (r == ENGINE_NOT_FOUND)
 		return jobs_fail(err, "container_not_found", "no container '%s' on engine '%s'",
 				 rq->container, engine_name(e));
 	if (r != ENGINE_OK)
-		return fail_engine(err, r, &ee, "inspecting the container");
+		return jobs_fail_engine(err, r, &ee, "inspecting the container");
 	if (!jpath_bool(c, "State", "Running")) {
 		s = jpath_str(c, "State", "Status");
 		jobs_fail(err, "container_not_running",
@@ -183,8 +184,8 @@ static void repo_for(const char *container, char *out, size_t len)
 /* Creates a helper container from image that is never started: it anchors
  * archive and checkpoint calls on folders of the engine host.  bind, when
  * not NULL, is "hostdir:/ck:ro"-style. */
-static enum engine_result helper_create(struct engine *e, const char *image, const char *bind,
-					const char *ckid, char id[72], struct engine_error *ee)
+enum engine_result jobs_helper_create(struct engine *e, const char *image, const char *bind,
+				      const char *ckid, char id[72], struct engine_error *ee)
 {
 	struct json_object *cfg = json_object_new_object();
 	struct json_object *hc = json_object_new_object();
@@ -218,29 +219,72 @@ static int count_tar(void *arg, const char *data, size_t len)
 	return tar_counter_feed(arg, data, len);
 }
 
-/* Sums the sizes of the files under dir/name on the engine host. */
-static int measure(struct engine *e, const struct store_checkpoint *ck, const char *dir,
+/* Most files a checkpoint may hold (CRIU writes tens). */
+#define MAX_CHECKPOINT_FILES 100000
+
+struct file_list {
+	const char *top;            /* "<name>/": the archive's top folder */
+	struct json_object *paths;  /* relative paths, folders ending in '/' */
+	int overflow;
+};
+
+static void list_entry(void *arg, const char *path, char type, uint64_t size)
+{
+	struct file_list *fl = arg;
+	size_t n = strlen(fl->top);
+	char rel[4200];
+
+	(void)size;
+	if (strncmp(path, fl->top, n) != 0 || !path[n])
+		return; /* the top folder itself */
+	if (json_object_array_length(fl->paths) >= MAX_CHECKPOINT_FILES) {
+		fl->overflow = 1;
+		return;
+	}
+	snprintf(rel, sizeof(rel), "%s", path + n);
+	if (type == '5' && rel[strlen(rel) - 1] != '/')
+		strncat(rel, "/", sizeof(rel) - strlen(rel) - 1);
+	if (type == '5' || type == '0' || type == '7')
+		json_object_array_add(fl->paths, json_object_new_string(rel));
+}
+
+/* Sums the sizes of the files under dir/name on the engine host and lists
+ * them into ck->files_json (a restore hard-links each one). */
+static int measure(struct engine *e, struct store_checkpoint *ck, const char *dir,
 		   int64_t *bytes, struct jobs_error *err)
 {
-	char helper[72], bind[1200], path[200];
+	char helper[72], bind[1200], path[200], top[200];
 	struct engine_error ee;
 	struct tar_counter tc;
 	enum engine_result r;
+	struct file_list fl = {top, NULL, 0};
 
 	snprintf(bind, sizeof(bind), "%s:/ck:ro", dir);
-	r = helper_create(e, ck->image_id, bind, ck->id, helper, &ee);
+	r = jobs_helper_create(e, ck->image_id, bind, ck->id, helper, &ee);
 	if (r != ENGINE_OK)
-		return fail_engine(err, r, &ee, "creating a helper to measure the checkpoint");
+		return jobs_fail_engine(err, r, &ee, "creating a helper to measure the checkpoint");
 	tar_counter_init(&tc);
+	snprintf(top, sizeof(top), "%s/", ck->name);
+	fl.paths = json_object_new_array();
+	tc.on_entry = list_entry;
+	tc.arg = &fl;
 	snprintf(path, sizeof(path), "/ck/%s", ck->name);
 	r = engine_container_archive_get(e, helper, path, count_tar, &tc, &ee);
 	engine_container_remove(e, helper, 1, &(struct engine_error){0});
-	if (r == ENGINE_ABORTED)
-		return jobs_fail(err, "engine_error", "the checkpoint's archive is not a tar: %s",
-				 tc.error);
-	if (r != ENGINE_OK)
-		return fail_engine(err, r, &ee, "reading the checkpoint's files");
+	if (r == ENGINE_ABORTED || r != ENGINE_OK || fl.overflow) {
+		json_object_put(fl.paths);
+		if (r == ENGINE_ABORTED)
+			return jobs_fail(err, "engine_error", "the checkpoint's archive is not a tar: %s",
+					 tc.error);
+		if (fl.overflow)
+			return jobs_fail(err, "checkpoint_failed",
+					 "the checkpoint holds more than %d files", MAX_CHECKPOINT_FILES);
+		return jobs_fail_engine(err, r, &ee, "reading the checkpoint's files");
+	}
 	*bytes = (int64_t)tc.file_bytes;
+	free(ck->files_json);
+	ck->files_json = strdup(json_object_to_json_string_ext(fl.paths, JSON_C_TO_STRING_PLAIN));
+	json_object_put(fl.paths);
 	return 0;
 }
 
@@ -257,11 +301,11 @@ static int remove_files(struct engine *e, const char *root, const char *id, cons
 
 	snprintf(dir, sizeof(dir), "%s/checkpointd", root);
 	if (image && image[0]) {
-		r = helper_create(e, image, NULL, id, helper, &ee);
+		r = jobs_helper_create(e, image, NULL, id, helper, &ee);
 		if (r == ENGINE_OK)
 			anchor = helper;
 		else if (r == ENGINE_UNREACHABLE)
-			return fail_engine(err, r, &ee, "creating a helper to remove the files");
+			return jobs_fail_engine(err, r, &ee, "creating a helper to remove the files");
 	}
 	if (!anchor || !anchor[0])
 		return jobs_fail(err, "engine_error",
@@ -271,7 +315,7 @@ static int remove_files(struct engine *e, const char *root, const char *id, cons
 	if (helper[0])
 		engine_container_remove(e, helper, 1, &(struct engine_error){0});
 	if (r != ENGINE_OK && !strstr(ee.message, "does not exist"))
-		return fail_engine(err, r, &ee, "removing the checkpoint's files");
+		return jobs_fail_engine(err, r, &ee, "removing the checkpoint's files");
 	return 0;
 }
 
@@ -321,7 +365,7 @@ void jobs_checkpoint_run(struct jobs *j, struct job *job)
 	r = engine_container_commit(e, ck.container_id, ck.image_repository, ck.image_tag,
 				    ck.image_id, &ee);
 	if (r != ENGINE_OK) {
-		fail_engine(&err, r, &ee, "committing the container's filesystem");
+		jobs_fail_engine(&err, r, &ee, "committing the container's filesystem");
 		if (r == ENGINE_NOT_FOUND)
 			snprintf(err.code, sizeof(err.code), "container_not_found");
 		goto failed;
@@ -343,7 +387,7 @@ void jobs_checkpoint_run(struct jobs *j, struct job *job)
 			jobs_fail(&err, "experimental_disabled", "engine '%s' refused: %s",
 				  engine_name(e), ee.message);
 		else if (r == ENGINE_UNREACHABLE)
-			fail_engine(&err, r, &ee, "taking the checkpoint");
+			jobs_fail_engine(&err, r, &ee, "taking the checkpoint");
 		else if (r == ENGINE_CONFLICT || strstr(ee.message, "is not running"))
 			jobs_fail(&err, "container_not_running", "taking the checkpoint: %s",
 				  ee.message);
@@ -391,7 +435,7 @@ int jobs_checkpoint_delete(struct jobs *j, const char *id, struct jobs_error *er
 	struct engine_error ee;
 	enum store_result sr;
 	enum engine_result r;
-	int rc = -1;
+	int rc = -1, active = 0;
 
 	store_checkpoint_init(&ck);
 	sr = store_checkpoint_get(jobs_store(j), id, &ck);
@@ -406,6 +450,16 @@ int jobs_checkpoint_delete(struct jobs *j, const char *id, struct jobs_error *er
 	if (jobs_is_active(j, id) || ck.status == STORE_PENDING || ck.status == STORE_RUNNING) {
 		jobs_fail(err, "checkpoint_busy", "checkpoint '%s' is still being taken", id);
 		snprintf(err->hint, sizeof(err->hint), "wait until its status is ready or failed");
+		goto out;
+	}
+	if (store_restore_count_active(jobs_store(j), id, &active) != STORE_OK) {
+		jobs_fail(err, "internal_error", "reading restores of '%s': %s", id, store_last_error());
+		goto out;
+	}
+	if (active) {
+		jobs_fail(err, "checkpoint_busy", "%d restore(s) of checkpoint '%s' are running",
+			  active, id);
+		snprintf(err->hint, sizeof(err->hint), "wait until they are ready or failed");
 		goto out;
 	}
 	if (ck.directory[0] || ck.image_id[0]) {
@@ -437,7 +491,7 @@ int jobs_checkpoint_delete(struct jobs *j, const char *id, struct jobs_error *er
 				log_line("checkpoint %s: image %s kept, still in use: %s", id,
 					 ck.image_id, ee.message);
 			else if (r != ENGINE_OK && r != ENGINE_NOT_FOUND) {
-				fail_engine(err, r, &ee, "removing the committed image");
+				jobs_fail_engine(err, r, &ee, "removing the committed image");
 				goto out;
 			}
 		}

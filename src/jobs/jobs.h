@@ -20,6 +20,8 @@
 struct engine;
 struct store;
 struct store_checkpoint;
+struct store_restore;
+struct json_object;
 struct jobs;
 
 struct jobs_error {
@@ -74,6 +76,34 @@ int jobs_checkpoint_begin(struct jobs *j, const struct jobs_checkpoint_request *
  * checkpoint_not_found, checkpoint_busy (its job runs), engine_not_found,
  * engine_unreachable, engine_error, internal_error. */
 int jobs_checkpoint_delete(struct jobs *j, const char *id, struct jobs_error *err);
+
+/* --- restores */
+
+struct jobs_restore_request {
+	const char *checkpoint;          /* record id, required */
+	const char *name;                /* new container's name, or NULL */
+	const char *engine;              /* or NULL: the checkpoint's engine */
+	int in_place;                    /* start the original container */
+	int cold;                        /* no checkpoint: the baseline */
+	struct json_object *overrides;   /* Engine API create fields, or NULL; borrowed */
+	struct json_object *ready;       /* the probe, or NULL; borrowed */
+};
+
+/* Checks the request (the checkpoint exists and is ready, the engine
+ * answers, the name is free, the original exists and is stopped for
+ * in_place), inserts the pending record into *out (init'ed by the caller,
+ * who releases it) and queues the job.  Returns 0, or -1 with err:
+ * checkpoint_not_found, checkpoint_not_ready, engine_not_found,
+ * engine_mismatch, engine_unreachable, experimental_disabled,
+ * container_not_found, container_running, name_conflict, shutting_down,
+ * internal_error. */
+int jobs_restore_begin(struct jobs *j, const struct jobs_restore_request *rq,
+		       struct store_restore *out, struct jobs_error *err);
+
+/* Removes the restore's container from its engine (forced) and the
+ * record.  Returns 0, or -1 with err: restore_not_found, restore_busy,
+ * engine_not_found, engine_unreachable, engine_error, internal_error. */
+int jobs_restore_delete(struct jobs *j, const char *id, struct jobs_error *err);
 
 /* --- waiting for a job */
 

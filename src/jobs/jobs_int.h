@@ -5,6 +5,7 @@
 #define CHECKPOINTD_JOBS_INT_H
 
 #include "jobs/jobs.h"
+#include "engine/engine.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -55,5 +56,25 @@ int jobs_fail(struct jobs_error *err, const char *code, const char *fmt, ...)
 
 /* The checkpoint job's body (checkpoint.c). */
 void jobs_checkpoint_run(struct jobs *j, struct job *job);
+
+/* The restore job's body (restore.c). */
+void jobs_restore_run(struct jobs *j, struct job *job);
+
+/* Shared helpers of checkpoint.c, used by restore.c. */
+
+/* Maps an engine failure to err ("engine_unreachable" or "engine_error")
+ * with doing as context; returns -1. */
+int jobs_fail_engine(struct jobs_error *err, enum engine_result r,
+		     const struct engine_error *ee, const char *doing);
+
+/* Checks that e answers (probing again when the last probe failed) and,
+ * when need_experimental, that it has experimental features on. */
+int jobs_engine_ready(struct engine *e, struct engine_info *info, int need_experimental,
+		      struct jobs_error *err);
+
+/* Creates a never-started helper container from image, labelled as ours,
+ * with bind ("host:container[:ro]") when not NULL. */
+enum engine_result jobs_helper_create(struct engine *e, const char *image, const char *bind,
+				      const char *owner, char id[72], struct engine_error *ee);
 
 #endif

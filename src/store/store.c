@@ -81,29 +81,6 @@ int store_status_parse(const char *name)
 	return -1;
 }
 
-void store_checkpoint_init(struct store_checkpoint *ck)
-{
-	memset(ck, 0, sizeof(*ck));
-	ck->seq = STORE_UNSET;
-	ck->status = STORE_PENDING;
-	ck->image_size = STORE_UNSET;
-	ck->size_bytes = STORE_UNSET;
-	ck->t_commit = STORE_UNSET;
-	ck->t_checkpoint = STORE_UNSET;
-	ck->t_measure = STORE_UNSET;
-	ck->t_total = STORE_UNSET;
-	ck->created_at = STORE_UNSET;
-	ck->updated_at = STORE_UNSET;
-}
-
-void store_checkpoint_release(struct store_checkpoint *ck)
-{
-	free(ck->error_message);
-	ck->error_message = NULL;
-	free(ck->config_json);
-	ck->config_json = NULL;
-}
-
 sqlite3_stmt *store_conn_stmt(struct store_conn *c, enum store_stmt_id id,
 			      const char *sql)
 {
@@ -376,6 +353,36 @@ out:
 	return result;
 }
 
+/* Fails the jobs a previous run left pending or running, checkpoints and
+ * restores, and counts them in st->interrupted.  One transaction: the
+ * count is of what this open changed. */
+static enum store_result mark_interrupted(struct store *st)
+{
+	struct store_conn *w = &st->writer;
+	int checkpoints = 0, restores = 0, begun = 0;
+	enum store_result result = STORE_ERROR;
+
+	if (sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		store_error_db(w->db, "cannot mark interrupted jobs");
+		goto out;
+	}
+	begun = 1;
+	if (store_checkpoint_mark_interrupted(w, &checkpoints) != STORE_OK ||
+	    store_restore_mark_interrupted(w, &restores) != STORE_OK)
+		goto out;
+	if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		store_error_db(w->db, "cannot mark interrupted jobs");
+		goto out;
+	}
+	begun = 0;
+	st->interrupted = checkpoints + restores;
+	result = STORE_OK;
+out:
+	if (begun)
+		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+	return result;
+}
+
 struct store *store_open(const char *path, char *err, size_t errlen)
 {
 	struct store *st;
@@ -402,8 +409,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		goto out;
 	if (migrations_run(&st->writer, path, err, errlen) != 0)
 		goto out;
-	if (store_checkpoint_mark_interrupted(&st->writer, &st->interrupted) !=
-	    STORE_OK) {
+	if (mark_interrupted(st) != STORE_OK) {
 		snprintf(err, errlen, "%s", store_last_error());
 		goto out;
 	}

@@ -72,6 +72,11 @@ struct store_checkpoint {
 	char error_code[64];      /* "" unless failed */
 	char *error_message;      /* heap, NULL unless failed */
 	char *config_json;        /* heap: the container's inspect JSON, or NULL */
+	char *files_json;         /* heap: JSON array of the checkpoint's file
+				   * paths relative to its folder (folders end
+				   * in '/'), or NULL until measured */
+	int64_t ready_restore_ms; /* the latest restore's time to ready, or STORE_UNSET */
+	int64_t ready_cold_ms;    /* the latest cold start's time to ready, or STORE_UNSET */
 };
 
 /* Zeroes *ck and sets every int64 field to STORE_UNSET, status pending. */
@@ -103,7 +108,8 @@ void store_close(struct store *st);
 /* The schema version now in force (PRAGMA user_version). */
 int store_schema_version(struct store *st);
 
-/* How many records store_open() marked interrupted. */
+/* How many records (checkpoints and restores) store_open() marked
+ * interrupted. */
 int store_interrupted_count(const struct store *st);
 
 /* Inserts a new record.  ck->seq is filled in; created_at/updated_at are
@@ -135,6 +141,78 @@ enum store_result store_checkpoint_list(struct store *st,
 					const struct store_checkpoint_filter *f,
 					store_checkpoint_cb cb, void *arg,
 					int64_t *next_cursor);
+
+/* Sets only the checkpoint's ready_restore_ms (cold 0) or ready_cold_ms
+ * (cold 1) to ms, and updated_at to now: restores of one checkpoint run
+ * concurrently and must not overwrite each other's whole record. */
+enum store_result store_checkpoint_set_ready(struct store *st, const char *id, int cold,
+					     int64_t ms);
+
+/* --- restores */
+
+struct store_restore {
+	int64_t seq;              /* insertion order, assigned by the store */
+	char id[40];              /* "rs-" + 16 hex digits */
+	char checkpoint_id[40];   /* the checkpoint restored (not a foreign key:
+				   * records outlive a deleted checkpoint) */
+	char engine[64];
+	char container_id[72];    /* the restored (or cold) container, "" until created */
+	char container_name[256];
+	int in_place;             /* 0 or 1 */
+	int cold;                 /* 0 or 1: a cold start, no checkpoint */
+	enum store_status status;
+	int64_t t_create;         /* timings in ms, STORE_UNSET until known */
+	int64_t t_stage;
+	int64_t t_start;
+	int64_t t_ready;
+	int64_t t_total;
+	int retries;              /* extra start attempts after transient errors */
+	int64_t created_at;
+	int64_t updated_at;
+	char error_code[64];
+	char *error_message;      /* heap, NULL unless failed */
+	char *request_json;       /* heap: the request's options (name, overrides,
+				   * ready) as JSON, for the job; or NULL */
+};
+
+void store_restore_init(struct store_restore *rs);
+void store_restore_release(struct store_restore *rs);
+
+struct store_restore_filter {
+	int limit;               /* 1..1000 */
+	int64_t cursor;          /* seq < cursor; 0 = from newest */
+	int status;              /* enum store_status, or -1 */
+	const char *container;   /* container_id or container_name, or NULL */
+	const char *engine;      /* or NULL */
+	const char *checkpoint;  /* checkpoint_id, or NULL */
+	int64_t updated_since;   /* ms, or 0 */
+};
+
+/* Inserts; seq filled in, created/updated set to now when STORE_UNSET.
+ * STORE_CONFLICT when the id is taken. */
+enum store_result store_restore_insert(struct store *st, struct store_restore *rs);
+/* Writes every mutable field of the record called rs->id; updated_at = now. */
+enum store_result store_restore_update(struct store *st, struct store_restore *rs);
+enum store_result store_restore_get(struct store *st, const char *id, struct store_restore *out);
+enum store_result store_restore_delete(struct store *st, const char *id);
+
+typedef int (*store_restore_cb)(void *arg, const struct store_restore *rs);
+enum store_result store_restore_list(struct store *st, const struct store_restore_filter *f,
+				     store_restore_cb cb, void *arg, int64_t *next_cursor);
+
+/* How many restores of checkpoint id are pending or running (*n). */
+enum store_result store_restore_count_active(struct store *st, const char *checkpoint_id,
+					     int *n);
+
+/* --- what containerd leaves behind on an engine host: every restore leaves a
+ * copy of the checkpoint in containerd's temporary folder (a containerd
+ * bug); the service cannot see that folder, so it counts what it caused. */
+
+/* Adds bytes (and one restore) to engine's tally. */
+enum store_result store_engine_leak_add(struct store *st, const char *engine, int64_t bytes);
+/* Reads engine's tally (0, 0 when none). */
+enum store_result store_engine_leak_get(struct store *st, const char *engine,
+					int64_t *bytes, int64_t *restores);
 
 /* The last error's text for this thread (after STORE_ERROR). */
 const char *store_last_error(void);

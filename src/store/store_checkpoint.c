@@ -1,17 +1,14 @@
 /*
  * store_checkpoint.c - the checkpoints table: insert, update, get, delete,
- * list, and marking interrupted jobs at open.
+ * list, the ready times restores report, and marking interrupted jobs at
+ * open.
  *
  * Every statement names its columns in one order, the CK_* numbers below,
  * and the parameters of INSERT and UPDATE use the same numbers (?1 is id,
  * column 1), so one function binds a record and one reads it back.  Values
- * only ever reach SQLite as bound parameters.  A text field whose bound is
- * fixed travels with its length; one that does not fit its array on the way
- * back is an error rather than silently cut (the header promises no
- * truncation).
+ * only ever reach SQLite as bound parameters (store_row.c).
  */
 #include "store_int.h"
-#include "buf.h"
 #include "clock.h"
 
 #include <stddef.h>
@@ -42,22 +39,27 @@ enum ck_column {
 	CK_UPDATED_AT,
 	CK_ERROR_CODE,
 	CK_ERROR_MESSAGE,
-	CK_CONFIG_JSON
+	CK_CONFIG_JSON,
+	CK_FILES_JSON,
+	CK_READY_RESTORE_MS,
+	CK_READY_COLD_MS
 };
 
 #define CK_COLUMNS                                                           \
 	"seq, id, name, container_id, container_name, engine, status, "      \
 	"leave_running, image_id, image_repository, image_tag, image_size, " \
 	"size_bytes, directory, t_commit, t_checkpoint, t_measure, t_total, " \
-	"created_at, updated_at, error_code, error_message, config_json"
+	"created_at, updated_at, error_code, error_message, config_json, "   \
+	"files_json, ready_restore_ms, ready_cold_ms"
 
 static const char sql_insert[] =
 	"INSERT INTO checkpoints (id, name, container_id, container_name, "
 	"engine, status, leave_running, image_id, image_repository, image_tag, "
 	"image_size, size_bytes, directory, t_commit, t_checkpoint, t_measure, "
-	"t_total, created_at, updated_at, error_code, error_message, config_json) "
+	"t_total, created_at, updated_at, error_code, error_message, config_json, "
+	"files_json, ready_restore_ms, ready_cold_ms) "
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-	"?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
+	"?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 
 /* Everything but seq, id and created_at, which never change; ?18 is unused.
  * RETURNING hands back what the caller's struct may lack. */
@@ -67,7 +69,8 @@ static const char sql_update[] =
 	"image_id = ?8, image_repository = ?9, image_tag = ?10, "
 	"image_size = ?11, size_bytes = ?12, directory = ?13, t_commit = ?14, "
 	"t_checkpoint = ?15, t_measure = ?16, t_total = ?17, updated_at = ?19, "
-	"error_code = ?20, error_message = ?21, config_json = ?22 "
+	"error_code = ?20, error_message = ?21, config_json = ?22, "
+	"files_json = ?23, ready_restore_ms = ?24, ready_cold_ms = ?25 "
 	"WHERE id = ?1 RETURNING seq, created_at";
 
 static const char sql_get[] =
@@ -80,43 +83,32 @@ static const char sql_interrupt[] =
 	"error_message = ?1, updated_at = ?2 "
 	"WHERE status IN ('pending', 'running')";
 
-/* The list query is these pieces: the head, one condition per filter
- * present (bit i of the variant for list_filters[i]), the tail.  Only fixed
- * text is joined; the values are parameters ?1..?6. */
-enum list_param {
-	LIST_CURSOR = 1,
-	LIST_LIMIT,
-	LIST_STATUS,
-	LIST_CONTAINER,
-	LIST_ENGINE,
-	LIST_SINCE
+/* One statement per column: a column name cannot be a parameter. */
+static const char sql_set_ready_restore[] =
+	"UPDATE checkpoints SET ready_restore_ms = ?2, updated_at = ?3 "
+	"WHERE id = ?1";
+static const char sql_set_ready_cold[] =
+	"UPDATE checkpoints SET ready_cold_ms = ?2, updated_at = ?3 "
+	"WHERE id = ?1";
+
+static const char *const list_conditions[STORE_CK_LIST_FILTERS] = {
+	[STORE_LIST_BY_STATUS] = " AND status = ?3",
+	[STORE_LIST_BY_CONTAINER] = " AND (container_id = ?4 OR container_name = ?4)",
+	[STORE_LIST_BY_ENGINE] = " AND engine = ?5",
+	[STORE_LIST_BY_SINCE] = " AND updated_at >= ?6",
 };
 
-static const char list_head[] =
-	"SELECT " CK_COLUMNS " FROM checkpoints WHERE seq < ?1";
-static const char *const list_filters[STORE_LIST_FILTERS] = {
-	" AND status = ?3",
-	" AND (container_id = ?4 OR container_name = ?4)",
-	" AND engine = ?5",
-	" AND updated_at >= ?6",
-};
-static const char list_tail[] = " ORDER BY seq DESC LIMIT ?2";
-
-#define LIST_LIMIT_MAX 1000
-
-/* The fixed-size text fields, for binding and reading in one loop. */
-struct ck_text_field {
-	enum ck_column col;
-	size_t offset;
-	size_t size;
-	const char *name;
+static const struct store_list_query list_query = {
+	STORE_STMT_CK_LIST,
+	"SELECT " CK_COLUMNS " FROM checkpoints WHERE seq < ?1",
+	list_conditions,
+	STORE_CK_LIST_FILTERS,
+	" ORDER BY seq DESC LIMIT ?2",
 };
 
-#define CK_TEXT(c, f)                                       \
-	{ c, offsetof(struct store_checkpoint, f),          \
-	  sizeof(((struct store_checkpoint *)0)->f), #f }
+#define CK_TEXT(c, f) STORE_TEXT_FIELD(struct store_checkpoint, c, f)
 
-static const struct ck_text_field ck_text_fields[] = {
+static const struct store_text_field ck_text_fields[] = {
 	CK_TEXT(CK_ID, id),
 	CK_TEXT(CK_NAME, name),
 	CK_TEXT(CK_CONTAINER_ID, container_id),
@@ -131,94 +123,67 @@ static const struct ck_text_field ck_text_fields[] = {
 
 #define N_TEXT_FIELDS (sizeof(ck_text_fields) / sizeof(ck_text_fields[0]))
 
-/* Binds v, or NULL when it is STORE_UNSET. */
-static int bind_optional(sqlite3_stmt *s, int i, int64_t v)
+void store_checkpoint_init(struct store_checkpoint *ck)
 {
-	if (v == STORE_UNSET)
-		return sqlite3_bind_null(s, i);
-	return sqlite3_bind_int64(s, i, v);
+	memset(ck, 0, sizeof(*ck));
+	ck->seq = STORE_UNSET;
+	ck->status = STORE_PENDING;
+	ck->image_size = STORE_UNSET;
+	ck->size_bytes = STORE_UNSET;
+	ck->t_commit = STORE_UNSET;
+	ck->t_checkpoint = STORE_UNSET;
+	ck->t_measure = STORE_UNSET;
+	ck->t_total = STORE_UNSET;
+	ck->created_at = STORE_UNSET;
+	ck->updated_at = STORE_UNSET;
+	ck->ready_restore_ms = STORE_UNSET;
+	ck->ready_cold_ms = STORE_UNSET;
 }
 
-/* Binds a heap string, NULL as NULL. */
-static int bind_heap(sqlite3_stmt *s, int i, const char *v)
+void store_checkpoint_release(struct store_checkpoint *ck)
 {
-	if (!v)
-		return sqlite3_bind_null(s, i);
-	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+	free(ck->error_message);
+	ck->error_message = NULL;
+	free(ck->config_json);
+	ck->config_json = NULL;
+	free(ck->files_json);
+	ck->files_json = NULL;
 }
 
-/* Binds every field of ck as parameters ?1..?22 (seq excepted).  The text
- * is bound SQLITE_STATIC: ck outlives the statement's use.  An array with
- * no NUL in it is a caller's bug; it is refused, not stored cut. */
+/* Binds every field of ck as parameters ?1..?25 (seq excepted).  ck must
+ * outlive the statement's use: text is bound without a copy. */
 static enum store_result bind_record(sqlite3 *db, sqlite3_stmt *s,
 				     const struct store_checkpoint *ck)
 {
-	const struct ck_text_field *f;
-	const char *text;
-	size_t i, len;
 	int rc = SQLITE_OK;
-	enum store_result result = STORE_ERROR;
+	enum store_result result;
 
-	for (i = 0; i < N_TEXT_FIELDS; i++) {
-		f = &ck_text_fields[i];
-		text = (const char *)ck + f->offset;
-		len = strnlen(text, f->size);
-		if (len == f->size) {
-			store_error("field '%s' of checkpoint is not terminated",
-				    f->name);
-			goto out;
-		}
-		rc |= sqlite3_bind_text(s, (int)f->col, text, (int)len, SQLITE_STATIC);
-	}
+	result = store_bind_texts(db, s, ck_text_fields, N_TEXT_FIELDS, ck,
+				  "checkpoint");
+	if (result != STORE_OK)
+		goto out;
 	rc |= sqlite3_bind_text(s, CK_STATUS, store_status_name(ck->status), -1,
 				SQLITE_STATIC);
 	rc |= sqlite3_bind_int(s, CK_LEAVE_RUNNING, ck->leave_running != 0);
-	rc |= bind_optional(s, CK_IMAGE_SIZE, ck->image_size);
-	rc |= bind_optional(s, CK_SIZE_BYTES, ck->size_bytes);
-	rc |= bind_optional(s, CK_T_COMMIT, ck->t_commit);
-	rc |= bind_optional(s, CK_T_CHECKPOINT, ck->t_checkpoint);
-	rc |= bind_optional(s, CK_T_MEASURE, ck->t_measure);
-	rc |= bind_optional(s, CK_T_TOTAL, ck->t_total);
+	rc |= store_bind_optional(s, CK_IMAGE_SIZE, ck->image_size);
+	rc |= store_bind_optional(s, CK_SIZE_BYTES, ck->size_bytes);
+	rc |= store_bind_optional(s, CK_T_COMMIT, ck->t_commit);
+	rc |= store_bind_optional(s, CK_T_CHECKPOINT, ck->t_checkpoint);
+	rc |= store_bind_optional(s, CK_T_MEASURE, ck->t_measure);
+	rc |= store_bind_optional(s, CK_T_TOTAL, ck->t_total);
 	rc |= sqlite3_bind_int64(s, CK_CREATED_AT, ck->created_at);
 	rc |= sqlite3_bind_int64(s, CK_UPDATED_AT, ck->updated_at);
-	rc |= bind_heap(s, CK_ERROR_MESSAGE, ck->error_message);
-	rc |= bind_heap(s, CK_CONFIG_JSON, ck->config_json);
+	rc |= store_bind_heap(s, CK_ERROR_MESSAGE, ck->error_message);
+	rc |= store_bind_heap(s, CK_CONFIG_JSON, ck->config_json);
+	rc |= store_bind_heap(s, CK_FILES_JSON, ck->files_json);
+	rc |= store_bind_optional(s, CK_READY_RESTORE_MS, ck->ready_restore_ms);
+	rc |= store_bind_optional(s, CK_READY_COLD_MS, ck->ready_cold_ms);
 	if (rc != SQLITE_OK) {
 		store_error_db(db, "cannot bind checkpoint '%.40s'", ck->id);
-		goto out;
+		result = STORE_ERROR;
 	}
-	result = STORE_OK;
 out:
 	return result;
-}
-
-/* Column col as an int64, STORE_UNSET for NULL. */
-static int64_t column_optional(sqlite3_stmt *s, int col)
-{
-	if (sqlite3_column_type(s, col) == SQLITE_NULL)
-		return STORE_UNSET;
-	return sqlite3_column_int64(s, col);
-}
-
-/* Copies column col into a fresh heap string; *out is NULL for NULL. */
-static int column_heap(sqlite3_stmt *s, int col, char **out)
-{
-	const unsigned char *text;
-	int len;
-
-	*out = NULL;
-	if (sqlite3_column_type(s, col) == SQLITE_NULL)
-		return 0;
-	text = sqlite3_column_text(s, col);
-	len = sqlite3_column_bytes(s, col);
-	if (!text)
-		return -1;
-	*out = malloc((size_t)len + 1);
-	if (!*out)
-		return -1;
-	memcpy(*out, text, (size_t)len);
-	(*out)[len] = '\0';
-	return 0;
 }
 
 /* Reads the current row (columns CK_COLUMNS) into ck, freeing the heap
@@ -226,53 +191,37 @@ static int column_heap(sqlite3_stmt *s, int col, char **out)
 static enum store_result read_record(sqlite3 *db, sqlite3_stmt *s,
 				     struct store_checkpoint *ck)
 {
-	const struct ck_text_field *f;
-	const unsigned char *text;
-	char *dst;
-	size_t i, len;
 	int status;
-	enum store_result result = STORE_ERROR;
+	enum store_result result;
 
 	store_checkpoint_release(ck);
 	store_checkpoint_init(ck);
 	ck->seq = sqlite3_column_int64(s, CK_SEQ);
-	for (i = 0; i < N_TEXT_FIELDS; i++) {
-		f = &ck_text_fields[i];
-		dst = (char *)ck + f->offset;
-		text = sqlite3_column_text(s, (int)f->col);
-		len = (size_t)sqlite3_column_bytes(s, (int)f->col);
-		if (!text && sqlite3_errcode(db) == SQLITE_NOMEM) {
-			store_error("out of memory reading checkpoint %lld",
-				    (long long)ck->seq);
-			goto out;
-		}
-		if (len >= f->size) {
-			store_error("field '%s' of checkpoint %lld is too long",
-				    f->name, (long long)ck->seq);
-			goto out;
-		}
-		if (len)
-			memcpy(dst, text, len);
-		dst[len] = '\0';
-	}
-	text = sqlite3_column_text(s, CK_STATUS);
-	status = store_status_parse((const char *)text);
+	result = store_read_texts(db, s, ck_text_fields, N_TEXT_FIELDS, ck,
+				  "checkpoint", ck->seq);
+	if (result != STORE_OK)
+		goto out;
+	result = STORE_ERROR;
+	status = store_status_parse((const char *)sqlite3_column_text(s, CK_STATUS));
 	if (status < 0) {
 		store_error("checkpoint '%s' has unknown status", ck->id);
 		goto out;
 	}
 	ck->status = (enum store_status)status;
 	ck->leave_running = sqlite3_column_int(s, CK_LEAVE_RUNNING) != 0;
-	ck->image_size = column_optional(s, CK_IMAGE_SIZE);
-	ck->size_bytes = column_optional(s, CK_SIZE_BYTES);
-	ck->t_commit = column_optional(s, CK_T_COMMIT);
-	ck->t_checkpoint = column_optional(s, CK_T_CHECKPOINT);
-	ck->t_measure = column_optional(s, CK_T_MEASURE);
-	ck->t_total = column_optional(s, CK_T_TOTAL);
+	ck->image_size = store_column_optional(s, CK_IMAGE_SIZE);
+	ck->size_bytes = store_column_optional(s, CK_SIZE_BYTES);
+	ck->t_commit = store_column_optional(s, CK_T_COMMIT);
+	ck->t_checkpoint = store_column_optional(s, CK_T_CHECKPOINT);
+	ck->t_measure = store_column_optional(s, CK_T_MEASURE);
+	ck->t_total = store_column_optional(s, CK_T_TOTAL);
 	ck->created_at = sqlite3_column_int64(s, CK_CREATED_AT);
 	ck->updated_at = sqlite3_column_int64(s, CK_UPDATED_AT);
-	if (column_heap(s, CK_ERROR_MESSAGE, &ck->error_message) != 0 ||
-	    column_heap(s, CK_CONFIG_JSON, &ck->config_json) != 0) {
+	ck->ready_restore_ms = store_column_optional(s, CK_READY_RESTORE_MS);
+	ck->ready_cold_ms = store_column_optional(s, CK_READY_COLD_MS);
+	if (store_column_heap(s, CK_ERROR_MESSAGE, &ck->error_message) != 0 ||
+	    store_column_heap(s, CK_CONFIG_JSON, &ck->config_json) != 0 ||
+	    store_column_heap(s, CK_FILES_JSON, &ck->files_json) != 0) {
 		store_error("out of memory reading checkpoint '%s'", ck->id);
 		goto out;
 	}
@@ -281,17 +230,6 @@ out:
 	if (result != STORE_OK)
 		store_checkpoint_release(ck);
 	return result;
-}
-
-/* The result of a failed write step: a uniqueness rule is a conflict the
- * caller can act on, anything else (a CHECK, I/O) is an error. */
-static enum store_result write_failure(sqlite3 *db, int rc, const char *what,
-				       const char *id)
-{
-	store_error_db(db, "cannot %s checkpoint '%.40s'", what, id);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-		return STORE_CONFLICT;
-	return STORE_ERROR;
 }
 
 enum store_result store_checkpoint_insert(struct store *st,
@@ -315,7 +253,7 @@ enum store_result store_checkpoint_insert(struct store *st,
 		goto out;
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE) {
-		result = write_failure(w->db, rc, "insert", ck->id);
+		result = store_write_failure(w->db, rc, "insert", "checkpoint", ck->id);
 		goto out;
 	}
 	ck->seq = sqlite3_last_insert_rowid(w->db);
@@ -354,7 +292,7 @@ enum store_result store_checkpoint_update(struct store *st,
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		result = write_failure(w->db, rc, "update", ck->id);
+		result = store_write_failure(w->db, rc, "update", "checkpoint", ck->id);
 		goto out;
 	}
 	seq = sqlite3_column_int64(s, 0);
@@ -363,7 +301,7 @@ enum store_result store_checkpoint_update(struct store *st,
 	 * the reset */
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE) {
-		result = write_failure(w->db, rc, "update", ck->id);
+		result = store_write_failure(w->db, rc, "update", "checkpoint", ck->id);
 		goto out;
 	}
 	ck->seq = seq;
@@ -441,6 +379,50 @@ out:
 	return result;
 }
 
+/* A single-column UPDATE rather than get, change, update: two restores of
+ * one checkpoint finishing together would otherwise lose one's write, and
+ * the checkpoint's other fields are not the restore's to rewrite. */
+enum store_result store_checkpoint_set_ready(struct store *st, const char *id,
+					     int cold, int64_t ms)
+{
+	struct store_conn *w = store_writer_take(st);
+	sqlite3_stmt *s;
+	int rc = SQLITE_OK;
+	enum store_result result = STORE_ERROR;
+
+	if (cold)
+		s = store_conn_stmt(w, STORE_STMT_CK_SET_READY_COLD, sql_set_ready_cold);
+	else
+		s = store_conn_stmt(w, STORE_STMT_CK_SET_READY_RESTORE,
+				    sql_set_ready_restore);
+	if (!s)
+		goto out;
+	rc |= sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc |= store_bind_optional(s, 2, ms);
+	rc |= sqlite3_bind_int64(s, 3, clock_now_ms());
+	if (rc != SQLITE_OK) {
+		store_error_db(w->db, "cannot bind checkpoint '%.40s'", id);
+		goto out;
+	}
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE) {
+		result = store_write_failure(w->db, rc, "set the ready time of",
+					     "checkpoint", id);
+		goto out;
+	}
+	if (sqlite3_changes(w->db) == 0) {
+		store_error("no checkpoint '%.40s'", id);
+		result = STORE_NOT_FOUND;
+		goto out;
+	}
+	result = STORE_OK;
+out:
+	if (s)
+		store_stmt_done(s);
+	store_writer_give(st, w);
+	return result;
+}
+
 enum store_result store_checkpoint_mark_interrupted(struct store_conn *w,
 						    int *count)
 {
@@ -452,8 +434,7 @@ enum store_result store_checkpoint_mark_interrupted(struct store_conn *w,
 	s = store_conn_stmt(w, STORE_STMT_CK_INTERRUPT, sql_interrupt);
 	if (!s)
 		goto out;
-	rc |= sqlite3_bind_text(s, 1, "the service stopped while this job was running",
-				-1, SQLITE_STATIC);
+	rc |= sqlite3_bind_text(s, 1, STORE_INTERRUPTED_MESSAGE, -1, SQLITE_STATIC);
 	rc |= sqlite3_bind_int64(s, 2, clock_now_ms());
 	if (rc != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
 		store_error_db(w->db, "cannot mark interrupted checkpoints");
@@ -467,77 +448,6 @@ out:
 	return result;
 }
 
-/* Which filters of f are present, as the list variant's bits. */
-static int list_variant(const struct store_checkpoint_filter *f)
-{
-	int v = 0;
-
-	if (f->status >= 0)
-		v |= 1 << 0;
-	if (f->container && f->container[0])
-		v |= 1 << 1;
-	if (f->engine && f->engine[0])
-		v |= 1 << 2;
-	if (f->updated_since > 0)
-		v |= 1 << 3;
-	return v;
-}
-
-/* The list statement for variant v on c, built from the fixed pieces the
- * first time c needs it. */
-static sqlite3_stmt *list_stmt(struct store_conn *c, int v)
-{
-	enum store_stmt_id id = (enum store_stmt_id)(STORE_STMT_CK_LIST + v);
-	struct buf sql;
-	sqlite3_stmt *s = NULL;
-	int i;
-	enum buf_result br;
-
-	buf_init(&sql, BUF_LIMIT_SMALL);
-	if (c->stmt[id]) {
-		s = c->stmt[id];
-		goto out;
-	}
-	br = buf_adds(&sql, list_head);
-	for (i = 0; i < STORE_LIST_FILTERS; i++)
-		if (br == BUF_OK && (v & (1 << i)))
-			br = buf_adds(&sql, list_filters[i]);
-	if (br == BUF_OK)
-		br = buf_adds(&sql, list_tail);
-	if (br != BUF_OK) {
-		store_error("out of memory building the list query");
-		goto out;
-	}
-	s = store_conn_stmt(c, id, buf_str(&sql));
-out:
-	buf_release(&sql);
-	return s;
-}
-
-/* Binds f's values; variant v says which parameters the statement has. */
-static int list_bind(sqlite3_stmt *s, int v,
-		     const struct store_checkpoint_filter *f)
-{
-	int rc = SQLITE_OK;
-
-	rc |= sqlite3_bind_int64(s, LIST_CURSOR,
-				 f->cursor > 0 ? f->cursor : INT64_MAX);
-	/* one more than asked, to know whether a next page exists */
-	rc |= sqlite3_bind_int(s, LIST_LIMIT, f->limit + 1);
-	if (v & (1 << 0))
-		rc |= sqlite3_bind_text(s, LIST_STATUS,
-					store_status_name((enum store_status)f->status),
-					-1, SQLITE_STATIC);
-	if (v & (1 << 1))
-		rc |= sqlite3_bind_text(s, LIST_CONTAINER, f->container, -1,
-					SQLITE_STATIC);
-	if (v & (1 << 2))
-		rc |= sqlite3_bind_text(s, LIST_ENGINE, f->engine, -1, SQLITE_STATIC);
-	if (v & (1 << 3))
-		rc |= sqlite3_bind_int64(s, LIST_SINCE, f->updated_since);
-	return rc;
-}
-
 /* The whole listing runs as one statement, hence one read transaction: a
  * page is a consistent snapshot even while jobs write.  The connection is
  * held during the callbacks, so a callback must not call into the store
@@ -547,6 +457,14 @@ enum store_result store_checkpoint_list(struct store *st,
 					store_checkpoint_cb cb, void *arg,
 					int64_t *next_cursor)
 {
+	struct store_list_params p = {
+		.limit = f->limit,
+		.cursor = f->cursor,
+		.status = f->status,
+		.container = f->container,
+		.engine = f->engine,
+		.updated_since = f->updated_since,
+	};
 	struct store_conn *r = NULL;
 	struct store_checkpoint ck;
 	sqlite3_stmt *s = NULL;
@@ -555,21 +473,14 @@ enum store_result store_checkpoint_list(struct store *st,
 	enum store_result result = STORE_ERROR;
 
 	store_checkpoint_init(&ck);
-	if (f->limit < 1 || f->limit > LIST_LIMIT_MAX) {
-		store_error("list limit %d is outside 1..%d", f->limit,
-			    LIST_LIMIT_MAX);
+	if (store_list_check(&p) != STORE_OK)
 		goto out;
-	}
-	if (f->status > STORE_FAILED) {
-		store_error("list status filter %d is unknown", f->status);
-		goto out;
-	}
-	v = list_variant(f);
+	v = store_list_variant(&p);
 	r = store_reader_take(st);
-	s = list_stmt(r, v);
+	s = store_list_stmt(r, &list_query, v);
 	if (!s)
 		goto out;
-	if (list_bind(s, v, f) != SQLITE_OK) {
+	if (store_list_bind(s, v, &p) != SQLITE_OK) {
 		store_error_db(r->db, "cannot bind the list filters");
 		goto out;
 	}

@@ -276,3 +276,16 @@ def checkpoints(api):
             if r.status != 409:
                 break
             time.sleep(0.2)
+
+
+@pytest.fixture
+def restores(api):
+    """Deletes the restores a test records here (id list) after it."""
+    made = []
+    yield made
+    for rs in made:
+        for _ in range(600):
+            r = api.delete(f"/restores/{rs}")
+            if r.status != 409:
+                break
+            time.sleep(0.2)

@@ -1,6 +1,8 @@
 /*
- * test_store.c - unit tests of src/store: migrations, the record round trip,
- * uniqueness, listing and paging, interrupted jobs, concurrency.
+ * test_store.c - unit tests of src/store for checkpoints: migrations (also
+ * from an older schema), the record round trip, uniqueness, listing and
+ * paging, the ready times restores set, interrupted jobs, concurrency.
+ * Restores and the leak tally are in test_store_restore.c.
  *
  * Most tests run twice, on ":memory:" (one connection serves reads and
  * writes) and on a file in a fresh temporary folder (WAL, a writer and a
@@ -152,6 +154,13 @@ static void assert_same_record(const struct store_checkpoint *a,
 		assert_non_null(b->config_json);
 		assert_string_equal(a->config_json, b->config_json);
 	}
+	if (a->files_json || b->files_json) {
+		assert_non_null(a->files_json);
+		assert_non_null(b->files_json);
+		assert_string_equal(a->files_json, b->files_json);
+	}
+	assert_int_equal(a->ready_restore_ms, b->ready_restore_ms);
+	assert_int_equal(a->ready_cold_ms, b->ready_cold_ms);
 }
 
 /* Collects listed seqs. */
@@ -241,11 +250,13 @@ static void test_migrations(void **state)
 	sqlite3_finalize(s);
 	assert_int_equal(sqlite3_prepare_v2(db,
 					    "SELECT count(*) FROM sqlite_master WHERE name IN "
-					    "('checkpoints', 'checkpoints_live_name')",
+					    "('checkpoints', 'checkpoints_live_name', "
+					    "'restores', 'restores_checkpoint_id', "
+					    "'engine_leaks')",
 					    -1, &s, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), 2);
+	assert_int_equal(sqlite3_column_int(s, 0), 5);
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 
@@ -281,8 +292,12 @@ static void test_roundtrip(void **state)
 	snprintf(ck.error_code, sizeof(ck.error_code), "engine_error");
 	ck.error_message = strdup("criu failed: \"quotes\", 'apostrophes'; DROP TABLE x; --");
 	ck.config_json = strdup("{\"Id\":\"0123\",\"Config\":{\"Env\":[\"A=1\"]},\"u\":\"\xc3\xa9\"}");
+	ck.files_json = strdup("[\"checkpoint/\",\"checkpoint/pages-1.img\",\"x y\\\"z\"]");
+	ck.ready_restore_ms = 0;
+	ck.ready_cold_ms = 98765;
 	assert_non_null(ck.error_message);
 	assert_non_null(ck.config_json);
+	assert_non_null(ck.files_json);
 	insert_ok(f->st, &ck);
 	assert_true(ck.seq > 0);
 
@@ -316,8 +331,11 @@ static void test_roundtrip(void **state)
 	assert_int_equal(got.t_checkpoint, STORE_UNSET);
 	assert_int_equal(got.t_measure, STORE_UNSET);
 	assert_int_equal(got.t_total, STORE_UNSET);
+	assert_int_equal(got.ready_restore_ms, STORE_UNSET);
+	assert_int_equal(got.ready_cold_ms, STORE_UNSET);
 	assert_null(got.error_message);
 	assert_null(got.config_json);
+	assert_null(got.files_json);
 	assert_string_equal(got.image_id, "");
 	store_checkpoint_release(&got);
 
@@ -343,6 +361,11 @@ static void test_invalid(void **state)
 	make_record(&ck, "ck-2", "docker", "c1", "n1", "a");
 	ck.t_total = -5;
 	assert_int_equal(store_checkpoint_insert(f->st, &ck), STORE_ERROR);
+
+	make_record(&ck, "ck-2b", "docker", "c1", "n1", "a");
+	ck.ready_cold_ms = -7;
+	assert_int_equal(store_checkpoint_insert(f->st, &ck), STORE_ERROR);
+	assert_non_null(strstr(store_last_error(), "CHECK"));
 
 	make_record(&ck, "ck-3", "docker", "c1", "n1", "a");
 	memset(ck.name, 'x', sizeof(ck.name));
@@ -432,6 +455,9 @@ static void test_update(void **state)
 	ck.size_bytes = 4096;
 	snprintf(ck.image_id, sizeof(ck.image_id), "sha256:abc");
 	ck.config_json = strdup("{}");
+	ck.files_json = strdup("[\"a\"]");
+	ck.ready_restore_ms = 10;
+	ck.ready_cold_ms = 20;
 	assert_int_equal(store_checkpoint_update(f->st, &ck), STORE_OK);
 	assert_true(ck.updated_at >= before);
 	assert_int_equal(ck.created_at, 1000);
@@ -445,7 +471,10 @@ static void test_update(void **state)
 	/* clearing works too */
 	free(ck.config_json);
 	ck.config_json = NULL;
+	free(ck.files_json);
+	ck.files_json = NULL;
 	ck.t_total = STORE_UNSET;
+	ck.ready_cold_ms = STORE_UNSET;
 	assert_int_equal(store_checkpoint_update(f->st, &ck), STORE_OK);
 	store_checkpoint_init(&got);
 	assert_int_equal(store_checkpoint_get(f->st, "ck-u", &got), STORE_OK);
@@ -663,7 +692,7 @@ static void test_interrupted(void **state)
 static void test_newer_version(void **state)
 {
 	struct fixture *f = *state;
-	char err[512] = "";
+	char err[512] = "", pragma[64];
 	sqlite3 *db;
 	struct store *st;
 
@@ -681,8 +710,9 @@ static void test_newer_version(void **state)
 	assert_non_null(strstr(store_last_error(), "newer checkpointd"));
 
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL),
-			 SQLITE_OK);
+	/* back to the truth, so teardown's store opens it again */
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", newest_migration());
+	assert_int_equal(sqlite3_exec(db, pragma, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->st = fixture_open(f);
 }
@@ -696,6 +726,184 @@ static void test_open_failure(void **state)
 	assert_null(store_open("/nonexistent-dir/x/checkpointd.db", err, sizeof(err)));
 	assert_non_null(strstr(err, "/nonexistent-dir/x/checkpointd.db"));
 	store_close(NULL);
+}
+
+/* Runs sql on db, failing the test with SQLite's message. */
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+/* A database written by the first release (only sql/001_init.sql, version
+ * 1) is brought to the newest schema on open, and its records survive
+ * whole: the new columns read as not known yet, and can be written. */
+static void test_migrate_from_v1(void **state)
+{
+	struct fixture *f = *state;
+	const struct embedded_file *v1 = embedded_find("sql/001_init.sql");
+	struct store_checkpoint ck, got;
+	sqlite3 *db;
+
+	assert_non_null(v1);
+	store_close(f->st);
+	f->st = NULL;
+	unlink(f->path);
+
+	/* what checkpointd 1 left behind, one ready and one running record */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	exec_ok(db, "PRAGMA journal_mode = WAL");
+	exec_ok(db, "BEGIN");
+	exec_ok(db, (const char *)v1->data);
+	exec_ok(db, "PRAGMA user_version = 1");
+	exec_ok(db, "COMMIT");
+	exec_ok(db,
+		"INSERT INTO checkpoints (id, name, container_id, container_name, "
+		"engine, status, leave_running, image_id, image_repository, "
+		"image_tag, image_size, size_bytes, directory, t_commit, "
+		"t_checkpoint, t_measure, t_total, created_at, updated_at, "
+		"error_code, error_message, config_json) VALUES "
+		"('ck-00000000000000a1', 'v1snap', 'cid', 'web', 'docker', 'ready', "
+		"1, 'sha256:aa', 'checkpointd/web', 'v1snap', 1000, 2000, '/d', 1, "
+		"2, 3, 6, 111, 222, '', NULL, '{\"Id\":\"cid\"}')");
+	exec_ok(db,
+		"INSERT INTO checkpoints (id, name, container_id, container_name, "
+		"engine, status, created_at, updated_at) VALUES "
+		"('ck-00000000000000a2', 'v1run', 'cid', 'web', 'docker', "
+		"'running', 333, 333)");
+	sqlite3_close(db);
+
+	f->st = fixture_open(f);
+	assert_int_equal(store_schema_version(f->st), newest_migration());
+	assert_int_equal(store_interrupted_count(f->st), 1);
+
+	store_checkpoint_init(&got);
+	assert_int_equal(store_checkpoint_get(f->st, "ck-00000000000000a1", &got),
+			 STORE_OK);
+	assert_int_equal(got.status, STORE_READY);
+	assert_string_equal(got.name, "v1snap");
+	assert_string_equal(got.container_id, "cid");
+	assert_string_equal(got.container_name, "web");
+	assert_string_equal(got.engine, "docker");
+	assert_int_equal(got.leave_running, 1);
+	assert_string_equal(got.image_id, "sha256:aa");
+	assert_string_equal(got.image_repository, "checkpointd/web");
+	assert_string_equal(got.image_tag, "v1snap");
+	assert_int_equal(got.image_size, 1000);
+	assert_int_equal(got.size_bytes, 2000);
+	assert_string_equal(got.directory, "/d");
+	assert_int_equal(got.t_commit, 1);
+	assert_int_equal(got.t_checkpoint, 2);
+	assert_int_equal(got.t_measure, 3);
+	assert_int_equal(got.t_total, 6);
+	assert_int_equal(got.created_at, 111);
+	assert_int_equal(got.updated_at, 222);
+	assert_null(got.error_message);
+	assert_string_equal(got.config_json, "{\"Id\":\"cid\"}");
+	assert_null(got.files_json);
+	assert_int_equal(got.ready_restore_ms, STORE_UNSET);
+	assert_int_equal(got.ready_cold_ms, STORE_UNSET);
+
+	/* the old record takes the new fields */
+	got.files_json = strdup("[\"f\"]");
+	assert_non_null(got.files_json);
+	assert_int_equal(store_checkpoint_update(f->st, &got), STORE_OK);
+	assert_int_equal(store_checkpoint_set_ready(f->st, got.id, 1, 77), STORE_OK);
+	store_checkpoint_init(&ck);
+	assert_int_equal(store_checkpoint_get(f->st, got.id, &ck), STORE_OK);
+	assert_string_equal(ck.files_json, "[\"f\"]");
+	assert_int_equal(ck.ready_cold_ms, 77);
+	assert_int_equal(ck.seq, got.seq);
+	store_checkpoint_release(&ck);
+	store_checkpoint_release(&got);
+
+	/* the job v1 left running was failed by the open */
+	store_checkpoint_init(&got);
+	assert_int_equal(store_checkpoint_get(f->st, "ck-00000000000000a2", &got),
+			 STORE_OK);
+	assert_int_equal(got.status, STORE_FAILED);
+	assert_string_equal(got.error_code, "interrupted");
+	store_checkpoint_release(&got);
+
+	/* a new record gets a seq after the old ones */
+	make_record(&ck, "ck-00000000000000a3", "docker", "cid", "web", "v2snap");
+	ck.status = STORE_READY;
+	insert_ok(f->st, &ck);
+	assert_true(ck.seq > got.seq);
+
+	/* and reopening applies nothing twice */
+	store_close(f->st);
+	f->st = fixture_open(f);
+	assert_int_equal(store_schema_version(f->st), newest_migration());
+	assert_int_equal(store_interrupted_count(f->st), 0);
+}
+
+/* set_ready writes its one column and updated_at, and nothing else: a
+ * record whose every field is set comes back the same otherwise. */
+static void test_set_ready(void **state)
+{
+	struct fixture *f = *state;
+	struct store_checkpoint ck, got;
+	int64_t before;
+
+	make_record(&ck, "ck-ready", "docker", "cid", "web", "snap");
+	ck.status = STORE_READY;
+	ck.leave_running = 1;
+	snprintf(ck.image_id, sizeof(ck.image_id), "sha256:1");
+	snprintf(ck.image_repository, sizeof(ck.image_repository), "r");
+	snprintf(ck.image_tag, sizeof(ck.image_tag), "t");
+	ck.image_size = 1;
+	ck.size_bytes = 2;
+	snprintf(ck.directory, sizeof(ck.directory), "/d");
+	ck.t_commit = 3;
+	ck.t_checkpoint = 4;
+	ck.t_measure = 5;
+	ck.t_total = 6;
+	ck.created_at = 1000;
+	ck.updated_at = 2000;
+	snprintf(ck.error_code, sizeof(ck.error_code), "e");
+	ck.error_message = strdup("m");
+	ck.config_json = strdup("{}");
+	ck.files_json = strdup("[]");
+	ck.ready_restore_ms = 7;
+	ck.ready_cold_ms = 8;
+	insert_ok(f->st, &ck);
+
+	before = clock_now_ms();
+	assert_int_equal(store_checkpoint_set_ready(f->st, "ck-ready", 0, 1500), STORE_OK);
+	store_checkpoint_init(&got);
+	assert_int_equal(store_checkpoint_get(f->st, "ck-ready", &got), STORE_OK);
+	assert_true(got.updated_at >= before);
+	assert_int_equal(got.ready_restore_ms, 1500);
+	ck.ready_restore_ms = 1500;
+	ck.updated_at = got.updated_at;
+	assert_same_record(&ck, &got);
+
+	assert_int_equal(store_checkpoint_set_ready(f->st, "ck-ready", 1, 2500), STORE_OK);
+	assert_int_equal(store_checkpoint_get(f->st, "ck-ready", &got), STORE_OK);
+	assert_int_equal(got.ready_cold_ms, 2500);
+	assert_int_equal(got.ready_restore_ms, 1500);
+	ck.ready_cold_ms = 2500;
+	ck.updated_at = got.updated_at;
+	assert_same_record(&ck, &got);
+
+	/* STORE_UNSET clears it; a negative time is refused and changes nothing */
+	assert_int_equal(store_checkpoint_set_ready(f->st, "ck-ready", 1, STORE_UNSET),
+			 STORE_OK);
+	assert_int_equal(store_checkpoint_set_ready(f->st, "ck-ready", 0, -5),
+			 STORE_ERROR);
+	assert_non_null(strstr(store_last_error(), "ck-ready"));
+	assert_int_equal(store_checkpoint_get(f->st, "ck-ready", &got), STORE_OK);
+	assert_int_equal(got.ready_cold_ms, STORE_UNSET);
+	assert_int_equal(got.ready_restore_ms, 1500);
+	store_checkpoint_release(&got);
+	store_checkpoint_release(&ck);
+
+	assert_int_equal(store_checkpoint_set_ready(f->st, "ck-none", 0, 1), STORE_NOT_FOUND);
+	assert_non_null(strstr(store_last_error(), "ck-none"));
+	assert_int_equal(store_checkpoint_set_ready(f->st, "ck-none", 1, 1), STORE_NOT_FOUND);
 }
 
 #define WRITERS 6
@@ -818,6 +1026,8 @@ int main(void)
 		BOTH(test_list_filters),
 		FILE_ONLY(test_interrupted),
 		FILE_ONLY(test_newer_version),
+		FILE_ONLY(test_migrate_from_v1),
+		BOTH(test_set_ready),
 		BOTH(test_concurrent),
 	};
 

@@ -1,0 +1,385 @@
+/*
+ * restores.c - /restores: start copies from checkpoints (or a cold start
+ * to compare with), list, read and delete them.
+ */
+#include "api/api_int.h"
+#include "clock.h"
+#include "store/store.h"
+
+#include <regex.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int valid_ck_id(const char *s)
+{
+	return api_valid_record_id(s, "ck-");
+}
+
+static int valid_engine_name(const char *s)
+{
+	return api_valid_docker_name(s) || (s[0] && !s[1] && isalnum((unsigned char)s[0]));
+}
+
+static const struct api_field create_fields[] = {
+	{"checkpoint", API_STRING, 1, 19, 19, valid_ck_id, "a checkpoint id (ck- and 16 hex digits)"},
+	{"name", API_STRING, 0, 2, 128, api_valid_docker_name,
+	 "a container name following ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$"},
+	{"engine", API_STRING, 0, 1, 63, valid_engine_name, "an engine name"},
+	{"in_place", API_BOOL, 0, 0, 0, NULL, NULL},
+	{"cold", API_BOOL, 0, 0, 0, NULL, NULL},
+	{"overrides", API_OBJECT, 0, 0, 0, NULL, NULL},
+	{"ready", API_OBJECT, 0, 0, 0, NULL, NULL},
+};
+
+static int bad(struct http_request *req, const char *field, const char *detail)
+{
+	struct http_problem p = {.status = 400, .code = "invalid_field", .detail = detail,
+				 .field = field};
+
+	http_reply_problem(req, &p);
+	return -1;
+}
+
+/* An integer member in [lo, hi], when present. */
+static int check_int(struct http_request *req, struct json_object *o, const char *key,
+		     const char *field, int lo, int hi)
+{
+	struct json_object *v;
+	char detail[160];
+	int64_t n;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	n = json_object_get_int64(v);
+	if (!json_object_is_type(v, json_type_int) || n < lo || n > hi) {
+		snprintf(detail, sizeof(detail), "'%s' must be an integer from %d to %d", field, lo, hi);
+		return bad(req, field, detail);
+	}
+	return 0;
+}
+
+static int plain_string(struct json_object *v, size_t min, size_t max)
+{
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_string))
+		return 0;
+	n = (size_t)json_object_get_string_len(v);
+	return n >= min && n <= max && strlen(json_object_get_string(v)) == n;
+}
+
+/* The ready probe: exactly one of exec, http, tcp, log; timeout_s and
+ * interval_ms optional. */
+static int check_ready(struct http_request *req, struct json_object *ready)
+{
+	struct json_object *v;
+	int kinds = 0;
+	size_t i, n;
+
+	json_object_object_foreach(ready, key, val) {
+		char field[80], detail[200];
+
+		snprintf(field, sizeof(field), "ready.%s", key);
+		if (strcmp(key, "exec") == 0) {
+			kinds++;
+			n = json_object_is_type(val, json_type_array) ? json_object_array_length(val) : 0;
+			if (n < 1 || n > 64)
+				return bad(req, field, "'ready.exec' must be an array of 1 to 64 strings");
+			for (i = 0; i < n; i++)
+				if (!plain_string(json_object_array_get_idx(val, i), 1, 4096))
+					return bad(req, field,
+						   "'ready.exec' must hold strings of 1 to 4096 characters");
+		} else if (strcmp(key, "http") == 0) {
+			kinds++;
+			if (!plain_string(val, 8, 2048) ||
+			    (strncmp(json_object_get_string(val), "http://", 7) != 0 &&
+			     strncmp(json_object_get_string(val), "https://", 8) != 0))
+				return bad(req, field, "'ready.http' must be an http:// or https:// URL");
+		} else if (strcmp(key, "tcp") == 0) {
+			const char *s = json_object_get_string(val), *colon;
+
+			kinds++;
+			if (!plain_string(val, 3, 300) || !(colon = strrchr(s, ':')) || colon == s ||
+			    atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
+				return bad(req, field, "'ready.tcp' must be HOST:PORT");
+		} else if (strcmp(key, "log") == 0) {
+			regex_t re;
+
+			kinds++;
+			if (!plain_string(val, 1, 1024))
+				return bad(req, field, "'ready.log' must be a regular expression of 1 to 1024 characters");
+			if (regcomp(&re, json_object_get_string(val), REG_EXTENDED | REG_NOSUB))
+				return bad(req, field, "'ready.log' is not a valid extended regular expression");
+			regfree(&re);
+		} else if (strcmp(key, "timeout_s") != 0 && strcmp(key, "interval_ms") != 0) {
+			struct http_problem p = {.status = 400, .code = "unknown_field",
+						 .detail = detail, .field = field};
+
+			snprintf(detail, sizeof(detail), "'%s' is not a field of a ready probe", field);
+			http_reply_problem(req, &p);
+			return -1;
+		}
+	}
+	if (kinds != 1)
+		return bad(req, "ready",
+			   "'ready' must name exactly one probe: exec, http, tcp or log");
+	if (check_int(req, ready, "timeout_s", "ready.timeout_s", 1, 3600) ||
+	    check_int(req, ready, "interval_ms", "ready.interval_ms", 10, 10000))
+		return -1;
+	(void)v;
+	return 0;
+}
+
+static json_object *jint_or_null(int64_t v)
+{
+	return v == STORE_UNSET ? NULL : json_object_new_int64(v);
+}
+
+static json_object *jtime(int64_t ms)
+{
+	char buf[40];
+
+	clock_format_rfc3339(ms, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+struct json_object *api_restore_json(const struct store_restore *rs)
+{
+	struct json_object *o = json_object_new_object(), *c, *t, *err = NULL;
+
+	json_object_object_add(o, "id", json_object_new_string(rs->id));
+	json_object_object_add(o, "checkpoint", json_object_new_string(rs->checkpoint_id));
+	json_object_object_add(o, "engine", json_object_new_string(rs->engine));
+	c = json_object_new_object();
+	json_object_object_add(c, "id", rs->container_id[0] ?
+				       json_object_new_string(rs->container_id) : NULL);
+	json_object_object_add(c, "name", rs->container_name[0] ?
+				       json_object_new_string(rs->container_name) : NULL);
+	json_object_object_add(o, "container", c);
+	json_object_object_add(o, "in_place", json_object_new_boolean(rs->in_place));
+	json_object_object_add(o, "cold", json_object_new_boolean(rs->cold));
+	json_object_object_add(o, "status", json_object_new_string(store_status_name(rs->status)));
+	t = json_object_new_object();
+	json_object_object_add(t, "create", jint_or_null(rs->t_create));
+	json_object_object_add(t, "stage", jint_or_null(rs->t_stage));
+	json_object_object_add(t, "start", jint_or_null(rs->t_start));
+	json_object_object_add(t, "ready", jint_or_null(rs->t_ready));
+	json_object_object_add(t, "total", jint_or_null(rs->t_total));
+	json_object_object_add(o, "timings_ms", t);
+	json_object_object_add(o, "retries", json_object_new_int(rs->retries));
+	json_object_object_add(o, "created_at", jtime(rs->created_at));
+	json_object_object_add(o, "updated_at", jtime(rs->updated_at));
+	if (rs->status == STORE_FAILED) {
+		err = json_object_new_object();
+		json_object_object_add(err, "code", json_object_new_string(
+					       rs->error_code[0] ? rs->error_code : "failed"));
+		json_object_object_add(err, "message", json_object_new_string(
+					       rs->error_message ? rs->error_message : ""));
+	}
+	json_object_object_add(o, "error", err);
+	return o;
+}
+
+/* Answers with the record called id: status normally; with
+ * failure_as_problem (for ?wait=true) a failed one is its problem. */
+static void reply_record(struct http_request *req, struct api *api, const char *id,
+			 unsigned status, int failure_as_problem)
+{
+	struct store_restore rs;
+	struct json_object *o;
+	char loc[64];
+
+	store_restore_init(&rs);
+	if (store_restore_get(jobs_store(api->jobs), id, &rs) != STORE_OK) {
+		http_reply_error(req, 500, "internal_error", "restore '%s' vanished", id);
+		goto out;
+	}
+	if (failure_as_problem && rs.status == STORE_FAILED) {
+		struct jobs_error err;
+
+		snprintf(err.code, sizeof(err.code), "%s", rs.error_code);
+		snprintf(err.message, sizeof(err.message), "the %s failed: %s",
+			 rs.cold ? "cold start" : "restore",
+			 rs.error_message ? rs.error_message : "(no message)");
+		err.hint[0] = '\0';
+		api_reply_jobs_error(req, &err, rs.id);
+		goto out;
+	}
+	if (failure_as_problem && rs.status != STORE_READY) {
+		struct http_problem p = {
+			.status = 503, .code = "shutting_down", .id = rs.id,
+			.detail = "the service is stopping before the restore finished",
+			.hint = "GET the record later: it will show failed with code 'interrupted'",
+		};
+		http_reply_problem(req, &p);
+		goto out;
+	}
+	snprintf(loc, sizeof(loc), "/restores/%s", rs.id);
+	http_reply_header(req, "Location", loc);
+	o = api_restore_json(&rs);
+	http_reply_json(req, status, o);
+	json_object_put(o);
+out:
+	store_restore_release(&rs);
+}
+
+static void reply_finished(struct http_request *req, struct api *api, const char *id)
+{
+	reply_record(req, api, id, 201, 1);
+}
+
+void api_restores_create(struct http_request *req, void *app)
+{
+	static const char *const params[] = {"wait", NULL};
+	struct api *api = app;
+	struct json_object *body = NULL, *v;
+	struct jobs_restore_request rq = {0};
+	struct store_restore rs;
+	struct jobs_error err;
+	int wait = 0;
+
+	store_restore_init(&rs);
+	if (api_check_query(req, params) || api_query_bool(req, "wait", &wait))
+		goto out;
+	if (http_server_stopping(api->server)) {
+		http_reply_error(req, 503, "shutting_down", "the service is stopping");
+		goto out;
+	}
+	if (api_read_body(req, create_fields, sizeof(create_fields) / sizeof(create_fields[0]),
+			  &body))
+		goto out;
+	rq.checkpoint = api_str(body, "checkpoint");
+	rq.name = api_str(body, "name");
+	rq.engine = api_str(body, "engine");
+	rq.in_place = api_bool(body, "in_place", 0);
+	rq.cold = api_bool(body, "cold", 0);
+	if (json_object_object_get_ex(body, "overrides", &v))
+		rq.overrides = v;
+	if (json_object_object_get_ex(body, "ready", &v)) {
+		rq.ready = v;
+		if (check_ready(req, v))
+			goto out;
+	}
+	if (rq.in_place && rq.overrides) {
+		bad(req, "overrides", "'overrides' cannot change a container restored in place");
+		goto out;
+	}
+	if (rq.in_place && rq.cold) {
+		bad(req, "cold", "a cold start creates a new container: it cannot be in place");
+		goto out;
+	}
+	if (rq.in_place && rq.name) {
+		bad(req, "name", "an in-place restore keeps the original container's name");
+		goto out;
+	}
+	if (jobs_restore_begin(api->jobs, &rq, &rs, &err)) {
+		api_reply_jobs_error(req, &err, NULL);
+		goto out;
+	}
+	if (!wait)
+		reply_record(req, api, rs.id, 202, 0);
+	else
+		api_wait_for_job(req, api, rs.id, reply_finished);
+out:
+	json_object_put(body);
+	store_restore_release(&rs);
+}
+
+void api_restores_get(struct http_request *req, void *app)
+{
+	static const char *const params[] = {NULL};
+	const char *id = http_request_param(req, "id");
+	struct api *api = app;
+	struct store_restore rs;
+	enum store_result r;
+
+	if (api_check_query(req, params))
+		return;
+	if (!api_valid_record_id(id, "rs-")) {
+		http_reply_error(req, 404, "restore_not_found", "no restore '%s'", id);
+		return;
+	}
+	store_restore_init(&rs);
+	r = store_restore_get(jobs_store(api->jobs), id, &rs);
+	if (r == STORE_NOT_FOUND) {
+		http_reply_error(req, 404, "restore_not_found", "no restore '%s'", id);
+	} else if (r != STORE_OK) {
+		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
+	} else {
+		struct json_object *o = api_restore_json(&rs);
+
+		http_reply_json(req, 200, o);
+		json_object_put(o);
+	}
+	store_restore_release(&rs);
+}
+
+void api_restores_delete(struct http_request *req, void *app)
+{
+	static const char *const params[] = {NULL};
+	struct api *api = app;
+	const char *id = http_request_param(req, "id");
+	struct jobs_error err;
+
+	if (api_check_query(req, params))
+		return;
+	if (!api_valid_record_id(id, "rs-")) {
+		http_reply_error(req, 404, "restore_not_found", "no restore '%s'", id);
+		return;
+	}
+	if (jobs_restore_delete(api->jobs, id, &err)) {
+		api_reply_jobs_error(req, &err, NULL);
+		return;
+	}
+	http_reply(req, 204, NULL, NULL, 0);
+}
+
+static int list_add(void *arg, const struct store_restore *rs)
+{
+	json_object_array_add(arg, api_restore_json(rs));
+	return 0;
+}
+
+void api_restores_list(struct http_request *req, void *app)
+{
+	static const char *const params[] = {"limit", "cursor", "status", "container", "engine",
+					     "updated_since", "checkpoint", NULL};
+	struct api *api = app;
+	struct store_restore_filter f = {0};
+	struct api_list_params lp;
+	struct json_object *o, *items;
+	int64_t next = 0;
+	const char *ck;
+	char cur[32];
+
+	if (api_check_query(req, params) || api_list_params(req, &lp))
+		return;
+	if ((ck = http_request_query(req, "checkpoint")) && !api_valid_record_id(ck, "ck-")) {
+		struct http_problem p = {.status = 400, .code = "invalid_parameter",
+					 .detail = "'checkpoint' must be a checkpoint id (ck- and 16 hex digits)",
+					 .parameter = "checkpoint"};
+		http_reply_problem(req, &p);
+		return;
+	}
+	f.limit = lp.limit;
+	f.cursor = lp.cursor;
+	f.status = lp.status;
+	f.container = lp.container;
+	f.engine = lp.engine;
+	f.updated_since = lp.updated_since;
+	f.checkpoint = ck;
+	items = json_object_new_array();
+	if (store_restore_list(jobs_store(api->jobs), &f, list_add, items, &next) != STORE_OK) {
+		json_object_put(items);
+		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "items", items);
+	snprintf(cur, sizeof(cur), "%lld", (long long)next);
+	json_object_object_add(o, "next_cursor", next ? json_object_new_string(cur) : NULL);
+	http_reply_json(req, 200, o);
+	json_object_put(o);
+}
