@@ -273,7 +273,8 @@ static int pax_record(struct buf *rec, const char *key, const char *value)
 	return buf_printf(rec, "%zu %s=%s\n", len, key, value) == BUF_OK ? 0 : -1;
 }
 
-static int add_entry(struct buf *b, const char *path, const char *link, char type, unsigned mode)
+static int add_entry(struct buf *b, const char *path, const char *link, char type, unsigned mode,
+		     uint64_t size)
 {
 	unsigned char h[512];
 	static const char zero[512];
@@ -297,18 +298,28 @@ pax_out:
 		if (rc)
 			return -1;
 	}
-	header_fill(h, path, link, type, mode, 0);
+	header_fill(h, path, link, type, mode, size);
 	return buf_add(b, h, 512) == BUF_OK ? 0 : -1;
 }
 
 int tar_add_hardlink(struct buf *b, const char *path, const char *target)
 {
-	return add_entry(b, path, target, '1', 0644);
+	return add_entry(b, path, target, '1', 0644, 0);
 }
 
 int tar_add_dir(struct buf *b, const char *path, unsigned mode)
 {
-	return add_entry(b, path, NULL, '5', mode);
+	return add_entry(b, path, NULL, '5', mode, 0);
+}
+
+int tar_add_file(struct buf *b, const char *path, const char *data, size_t len, unsigned mode)
+{
+	static const char zero[512];
+
+	if (add_entry(b, path, NULL, '0', mode, len) || buf_add(b, data, len) ||
+	    buf_add(b, zero, (512 - len % 512) % 512))
+		return -1;
+	return 0;
 }
 
 int tar_finish(struct buf *b)

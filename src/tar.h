@@ -52,6 +52,9 @@ struct buf;
  * when the buffer is full. */
 int tar_add_hardlink(struct buf *b, const char *path, const char *target);
 
+/* Appends a regular file holding len bytes of data. */
+int tar_add_file(struct buf *b, const char *path, const char *data, size_t len, unsigned mode);
+
 /* Appends a folder entry with the given mode. */
 int tar_add_dir(struct buf *b, const char *path, unsigned mode);
 

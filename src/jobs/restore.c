@@ -12,8 +12,16 @@
  * small request whatever the checkpoint's size, and works on a remote
  * engine.  The staged names go away again once the container has started.
  *
- * Known engine flakes on start?checkpoint= are retried (only those, at most
- * three attempts): moby#42900 and the three others CRIU's own CI retries.
+ * Every staging also holds one small file of its own (checkpointd-restore,
+ * naming the restore).  Docker turns the folder into a tar for containerd,
+ * whose content store is addressed by digest: two restores of one checkpoint
+ * would send byte-identical tars, and the second, or a concurrent one, fails
+ * with "content sha256:...: already exists" (moby#42900).  One unique file
+ * makes each tar unique; CRIU ignores files it does not know.
+ *
+ * Known engine flakes on start?checkpoint= are still retried (only those, at
+ * most three attempts): moby#42900 and the three others CRIU's own CI
+ * retries.
  */
 #include "jobs/jobs_int.h"
 #include "buf.h"
@@ -287,7 +295,9 @@ static int stage(struct engine *e, const char *root, const struct store_checkpoi
 				goto toobig;
 		}
 	}
-	if (tar_finish(&tar))
+	snprintf(path, sizeof(path), "%s/checkpointd-restore", dst);
+	snprintf(link, sizeof(link), "%s %s %lld\n", as, ck->id, (long long)clock_now_ms());
+	if (tar_add_file(&tar, path, link, strlen(link), 0600) || tar_finish(&tar))
 		goto toobig;
 	snprintf(bind, sizeof(bind), "%s:/r", root);
 	r = jobs_helper_create(e, ck->image_id, bind, as, helper, &ee);

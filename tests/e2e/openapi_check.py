@@ -12,7 +12,9 @@ path that matches no template may only answer 404 not_found, a known path
 asked with another method only 405 with Allow, as the document's
 x-checkpointd-unrouted says), the status is not documented for the
 operation, the Content-Type is not the documented media type, a required
-header is missing or malformed, the body does not match the schema, or a
+header is missing or malformed, the body does not match the schema, a
+Location does not name the record it comes with (a POST to a collection
+such as /checkpoints or /restores must answer {collection}/{id}), or a
 body is present where none is allowed (204, 304, any HEAD).  It returns the
 parsed JSON body (None when there is none).
 
@@ -205,6 +207,25 @@ def _snippet(body_bytes, n=600):
     return text if len(text) <= n else text[:n] + "..."
 
 
+def _check_location(what, method, template, location, record_id):
+    """A Location that comes with a record must name that record at a documented
+    path one can GET; a POST to a collection (/checkpoints, /restores, ...) must
+    answer with the record's place in that same collection: {collection}/{id}."""
+    record_id = str(record_id)
+    if template is not None and method == "POST" and "{" not in template:
+        expected = f"{template}/{record_id}"
+        if location != expected:
+            raise AssertionError(f"{what}: Location {location!r} does not name the record "
+                                 f"{record_id!r} (expected {expected!r})")
+    elif not location.endswith("/" + record_id):
+        raise AssertionError(f"{what}: Location {location!r} does not name the record "
+                             f"{record_id!r}")
+    target = match_path(location)
+    if target is None or "get" not in DOC["paths"][target]:
+        raise AssertionError(f"{what}: Location {location!r} is no path of the document "
+                             "that answers GET")
+
+
 def check(method, path, status, headers, body_bytes):
     """Asserts that (status, headers, body) is an answer the document allows for
     method + path; returns the parsed JSON body, or None when there is none."""
@@ -315,10 +336,8 @@ def check(method, path, status, headers, body_bytes):
             raise AssertionError(f"{what}: the problem's type {body.get('type')!r} does not "
                                  f"match its code {body.get('code')!r}")
     location = hdrs.get("Location")
-    if location is not None and isinstance(body, dict) and "id" in body \
-            and not location.endswith("/" + str(body["id"])):
-        raise AssertionError(f"{what}: Location {location!r} does not name the record "
-                             f"{body['id']!r}")
+    if location is not None and isinstance(body, dict) and "id" in body:
+        _check_location(what, method, template, location, body["id"])
     if template == "/openapi.json" and status == 200 and body_bytes != DOC_BYTES:
         raise AssertionError(f"{what}: the served document differs from {DOC_PATH} "
                              "(is the binary built from this tree?)")

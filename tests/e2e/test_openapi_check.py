@@ -17,6 +17,7 @@ import openapi_check as oc  # noqa: E402
 
 DOC = oc.DOC
 CK = "ck-3f2a9c4e1b7d6a05"
+RS = "rs-8d4e2a1c9b3f7e60"
 ETAG = {"ETag": '"8c1f0e9d2b7a6354"'}
 JSON = {"Content-Type": "application/json"}
 PROBLEM = {"Content-Type": "application/problem+json"}
@@ -46,12 +47,41 @@ def record(**changes):
         "size_bytes": 2457600,
         "directory": "/var/lib/docker/containers/x/checkpoints/counter-before-upgrade",
         "timings_ms": {"commit": 412, "checkpoint": 1180, "measure": 9, "total": 1623},
+        "ready_ms": {"restore": 1003, "cold": None},
         "created_at": "2025-06-01T12:00:00Z",
         "updated_at": "2025-06-01T12:00:01.623+00:00",
         "error": None,
     }
     ck.update(changes)
     return ck
+
+
+def restore(**changes):
+    rs = {
+        "id": RS,
+        "checkpoint": CK,
+        "engine": "default",
+        "container": {"id": "a9e1" + "0" * 60, "name": "counter-restored"},
+        "in_place": False,
+        "cold": False,
+        "status": "ready",
+        "timings_ms": {"create": 85, "stage": 240, "start": 610, "ready": 45, "total": 1003},
+        "retries": 1,
+        "created_at": "2025-06-01T12:05:00Z",
+        "updated_at": "2025-06-01T12:05:01.003+00:00",
+        "error": None,
+    }
+    rs.update(changes)
+    return rs
+
+
+def engine(**changes):
+    e = {"name": "default", "url": "unix:///var/run/docker.sock", "reachable": False,
+         "docker_version": None, "api_version": None, "experimental": None,
+         "root_dir": None, "warning": None, "error": "connection refused",
+         "checked_at": "2025-06-01T12:00:00Z", "leaked_bytes": 0, "leaked_restores": 0}
+    e.update(changes)
+    return e
 
 
 def problem(status, code, **extra):
@@ -99,7 +129,12 @@ def test_document_basics():
         ("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/engines"),
         ("POST", "/checkpoints"), ("GET", "/checkpoints"),
         ("GET", "/checkpoints/{id}"), ("DELETE", "/checkpoints/{id}"),
+        ("POST", "/restores"), ("GET", "/restores"),
+        ("GET", "/restores/{id}"), ("DELETE", "/restores/{id}"),
     ])
+    tags = {t["name"] for t in DOC["tags"]}
+    for template, m, _, op in operations():
+        assert set(op["tags"]) <= tags, f"{m.upper()} {template}"
 
 
 def test_every_ref_resolves():
@@ -161,10 +196,14 @@ def test_errors_are_problems_and_codes_are_all_used():
 
 
 def test_create_answers_have_location():
-    post = DOC["paths"]["/checkpoints"]["post"]
-    for code in ("201", "202"):
-        loc, _ = oc._deref(post["responses"][code]["headers"]["Location"], "")
-        assert loc["required"] is True
+    for collection in ("/checkpoints", "/restores"):
+        post = DOC["paths"][collection]["post"]
+        for code in ("201", "202"):
+            loc, _ = oc._deref(post["responses"][code]["headers"]["Location"], "")
+            assert loc["required"] is True
+            # the header names a record of this collection
+            assert loc["example"].startswith(collection + "/"), collection
+            assert oc.match_path(loc["example"]) == collection + "/{id}", collection
 
 
 def schemas_in_document():
@@ -186,9 +225,20 @@ def test_every_schema_compiles():
 
 
 def test_request_bodies_are_closed():
-    """Each object schema a request body uses says additionalProperties: false."""
+    """Each object schema a request body uses says additionalProperties: false,
+    but for an object handed to the engine as it is, which must say so with
+    x-checkpointd-passthrough (whom to) and additionalProperties: true."""
+    passthrough = 0
+
     def closed(schema):
+        nonlocal passthrough
         schema, _ = oc._deref(schema, "")
+        if "x-checkpointd-passthrough" in schema:
+            assert schema["x-checkpointd-passthrough"], schema
+            assert schema.get("type") == "object" and schema.get("additionalProperties") is True
+            assert "properties" not in schema, schema
+            passthrough += 1
+            return
         if schema.get("type") == "object" or "properties" in schema:
             assert schema.get("additionalProperties") is False, schema
             for sub in schema.get("properties", {}).values():
@@ -196,13 +246,20 @@ def test_request_bodies_are_closed():
     for _, _, _, op in operations():
         for media in op.get("requestBody", {}).get("content", {}).values():
             closed(media["schema"])
+    assert passthrough == 1  # RestoreCreate.overrides
 
 
 def test_response_objects_list_required_fields():
+    """Each object schema says what it requires: `required`, or (like ReadyProbe,
+    exactly one of several) a oneOf whose every branch requires something."""
     for name, schema in DOC["components"]["schemas"].items():
         if schema.get("type") == "object" and "properties" in schema:
-            assert schema.get("required"), f"{name} lists no required fields"
-            assert set(schema["required"]) <= set(schema["properties"]), name
+            alternatives = schema.get("oneOf", [])
+            assert schema.get("required") or (
+                alternatives and all(a.get("required") for a in alternatives)), \
+                f"{name} lists no required fields"
+            for req in [schema.get("required", [])] + [a["required"] for a in alternatives]:
+                assert set(req) <= set(schema["properties"]), name
 
 
 def examples_in_document():
@@ -238,7 +295,7 @@ def test_every_operation_has_an_example():
 
 def test_documented_answers_pass_the_checker():
     """The examples, sent as answers, pass check(): checker and document agree."""
-    concrete = {"/checkpoints/{id}": "/checkpoints/" + CK}
+    concrete = {"/checkpoints/{id}": "/checkpoints/" + CK, "/restores/{id}": "/restores/" + RS}
     n = 0
     for template, m, _, op in operations():
         path = concrete.get(template, template)
@@ -252,14 +309,14 @@ def test_documented_answers_pass_the_checker():
                 values += [oc._deref(e, "")[0]["value"] for e in (media.get("examples") or {}).values()]
                 for value in values:
                     if isinstance(value, dict) and "id" in value and "Location" in headers:
-                        headers["Location"] = "/checkpoints/" + value["id"]
+                        headers["Location"] = f"{template}/{value['id']}"
                     body = oc.DOC_BYTES if template == "/openapi.json" and code == "200" else b(value)
                     oc.check(m.upper(), path, int(code), dict(headers, **{"Content-Type": mt}), body)
                     n += 1
             if not resp.get("content"):
                 oc.check(m.upper(), path, int(code), headers, b"")
                 n += 1
-    assert n > 30
+    assert n > 50
 
 
 # ---------------------------------------------------------------- the checker
@@ -432,15 +489,32 @@ def test_health_and_engines():
          "unreachable": []}
     oc.check("GET", "/health", 200, {**ETAG, **JSON}, b(h))
     fails("'sick' is not one of", "GET", "/health", 200, {**ETAG, **JSON}, b(h | {"status": "sick"}))
-    engine = {"name": "default", "url": "unix:///var/run/docker.sock", "reachable": False,
-              "docker_version": None, "api_version": None, "experimental": None,
-              "root_dir": None, "warning": None, "error": "connection refused",
-              "checked_at": "2025-06-01T12:00:00Z"}
-    oc.check("GET", "/engines", 200, {**ETAG, **JSON}, b({"items": [engine]}))
-    no_warning = dict(engine)
+    oc.check("GET", "/engines", 200, {**ETAG, **JSON}, b({"items": [engine()]}))
+    no_warning = engine()
     del no_warning["warning"]
     fails("'warning' is a required property", "GET", "/engines", 200, {**ETAG, **JSON},
           b({"items": [no_warning]}))
+
+
+def test_engine_leaks():
+    ok = engine(reachable=True, docker_version="27.5.1", api_version="1.47", experimental=True,
+                root_dir="/var/lib/docker", error=None, leaked_bytes=4915200, leaked_restores=2)
+    oc.check("GET", "/engines", 200, {**ETAG, **JSON}, b({"items": [ok, engine()]}))
+    for key in ("leaked_bytes", "leaked_restores"):
+        gone = engine()
+        del gone[key]
+        fails(f"'{key}' is a required property", "GET", "/engines", 200, {**ETAG, **JSON},
+              b({"items": [gone]}))
+        fails("less than the minimum", "GET", "/engines", 200, {**ETAG, **JSON},
+              b({"items": [engine(**{key: -1})]}))
+        fails("is not of type 'integer'", "GET", "/engines", 200, {**ETAG, **JSON},
+              b({"items": [engine(**{key: None})]}))
+        fails("is not of type 'integer'", "GET", "/engines", 200, {**ETAG, **JSON},
+              b({"items": [engine(**{key: 1.5})]}))
+    # the description tells how to clean up on the engine host
+    desc = DOC["components"]["schemas"]["Engine"]["properties"]["leaked_bytes"]["description"]
+    assert "find \"${TMPDIR:-/tmp}\" -maxdepth 1 -name 'ctrd-checkpoint*' -mmin +10 " \
+           "-exec rm -rf {} +" in desc
 
 
 def test_openapi_document_is_served_byte_for_byte():
@@ -456,3 +530,243 @@ def test_exercised_and_reset():
     assert oc.exercised() == set()  # unknown paths are no documented route
     oc.check("DELETE", "/checkpoints/" + CK, 204, {}, b"")
     assert oc.exercised() == {("DELETE", "/checkpoints/{id}", 204)}
+
+
+# ---------------------------------------------------------------- restores
+
+def test_checkpoint_ready_ms():
+    url = "/checkpoints/" + CK
+    for ready_ms in ({"restore": None, "cold": None}, {"restore": 0, "cold": 3391}):
+        oc.check("GET", url, 200, {**ETAG, **JSON}, b(record(ready_ms=ready_ms)))
+    ck = record()
+    del ck["ready_ms"]
+    fails("'ready_ms' is a required property", "GET", url, 200, {**ETAG, **JSON}, b(ck))
+    fails("'cold' is a required property", "GET", url, 200, {**ETAG, **JSON},
+          b(record(ready_ms={"restore": 12})))
+    fails("is not of type 'object'", "GET", url, 200, {**ETAG, **JSON}, b(record(ready_ms=None)))
+    fails("is not of type 'integer', 'null'", "GET", url, 200, {**ETAG, **JSON},
+          b(record(ready_ms={"restore": "12", "cold": None})))
+    fails("less than the minimum", "GET", url, 200, {**ETAG, **JSON},
+          b(record(ready_ms={"restore": None, "cold": -1})))
+    fails("Additional properties", "GET", url, 200, {**ETAG, **JSON},
+          b(record(ready_ms={"restore": None, "cold": None, "in_place": None})))
+
+
+def test_good_restore_records_pass():
+    url = "/restores/" + RS
+    body = oc.check("GET", url, 200, {**ETAG, **JSON}, b(restore()))
+    assert body["id"] == RS
+    assert ("GET", "/restores/{id}", 200) in oc.exercised()
+    # pending: nothing known yet
+    nothing = {"create": None, "stage": None, "start": None, "ready": None, "total": None}
+    oc.check("GET", url, 200, {**ETAG, **JSON},
+             b(restore(status="pending", container={"id": None, "name": None},
+                       timings_ms=nothing, retries=0)))
+    # a cold start stages nothing
+    oc.check("GET", url, 200, {**ETAG, **JSON},
+             b(restore(cold=True, timings_ms={"create": 80, "stage": None, "start": 350,
+                                              "ready": 2950, "total": 3391})))
+    # failed in place, with its error
+    err = {"code": "not_ready", "message": "the probe gave up", "hint": "docker logs counter"}
+    oc.check("GET", url, 200, {**ETAG, **JSON},
+             b(restore(in_place=True, status="failed", error=err,
+                       timings_ms=dict(nothing, start=702, total=60740))))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"id": CK}, "does not match"),
+    ({"id": "rs-0123"}, "does not match"),
+    ({"checkpoint": RS}, "does not match"),
+    ({"checkpoint": None}, "is not of type 'string'"),
+    ({"status": "restoring"}, "'restoring' is not one of"),
+    ({"status": "failed"}, "error"),
+    ({"error": {"code": "restore_failed", "message": "x"}}, "error"),
+    ({"status": "failed", "error": {"code": "restore_failed"}}, "is not valid under any"),
+    ({"status": "failed", "error": {"code": "Bad Code", "message": "x"}}, "is not valid under any"),
+    ({"in_place": "false"}, "is not of type 'boolean'"),
+    ({"cold": None}, "is not of type 'boolean'"),
+    ({"retries": -1}, "less than the minimum"),
+    ({"retries": None}, "is not of type 'integer'"),
+    ({"container": {"id": None}}, "'name' is a required property"),
+    ({"container": {"id": "", "name": None}}, "should be non-empty|is too short"),
+    ({"container": None}, "is not of type 'object'"),
+    ({"timings_ms": {"create": 1, "stage": 2, "start": 3, "total": 9}},
+     "'ready' is a required property"),
+    ({"timings_ms": {"create": 1, "stage": 2, "start": 3, "ready": -4, "total": 9}},
+     "less than the minimum"),
+    ({"timings_ms": {"create": 1, "stage": 2, "start": 3, "ready": 4, "total": 9, "retry": 1}},
+     "Additional properties"),
+    ({"updated_at": "yesterday"}, "date-time"),
+    ({"engine": ""}, "should be non-empty|is too short"),
+    ({"name": "counter-restored"}, "Additional properties"),
+])
+def test_bad_restore_records_fail(change, message):
+    fails(message, "GET", "/restores/" + RS, 200, {**ETAG, **JSON}, b(restore(**change)))
+
+
+@pytest.mark.parametrize("key", ["id", "checkpoint", "engine", "container", "in_place", "cold",
+                                 "status", "timings_ms", "retries", "created_at", "updated_at",
+                                 "error"])
+def test_restore_record_keys_are_required(key):
+    rs = restore()
+    del rs[key]
+    fails(f"'{key}' is a required property", "GET", "/restores/" + RS, 200, {**ETAG, **JSON},
+          b(rs))
+
+
+def test_restore_create_answers():
+    pending = restore(status="pending", container={"id": None, "name": None})
+    loc = {"Location": "/restores/" + RS, **JSON}
+    oc.check("POST", "/restores", 202, loc, b(pending))
+    oc.check("POST", "/restores", 202, loc, b(restore(status="running")))
+    oc.check("POST", "/restores?wait=true", 201, loc, b(restore()))
+    assert {("POST", "/restores", 201), ("POST", "/restores", 202)} <= oc.exercised()
+    fails("Location is missing", "POST", "/restores", 202, JSON, b(pending))
+    fails("Location is missing", "POST", "/restores?wait=1", 201, JSON, b(restore()))
+    fails("does not match the schema", "POST", "/restores", 201, loc, b(restore(status="running")))
+    fails("does not match the schema", "POST", "/restores", 202, loc, b(restore()))
+    # Location must name this record in /restores
+    fails("Location.*malformed", "POST", "/restores", 202,
+          {**loc, "Location": "/checkpoints/" + RS}, b(pending))
+    fails("does not name the record", "POST", "/restores", 202,
+          {**loc, "Location": "/restores/rs-0000000000000000"}, b(pending))
+    fails("Location.*malformed", "POST", "/restores", 202,
+          {**loc, "Location": "http://127.0.0.1:8780/restores/" + RS}, b(pending))
+    # and a checkpoint's Location still names /checkpoints
+    fails("Location.*malformed", "POST", "/checkpoints", 202,
+          {**loc, "Location": "/restores/" + RS}, b(record(status="pending")))
+
+
+def test_location_rule_without_header_patterns(monkeypatch):
+    """The checker's own Location rule, for a header schema that says nothing."""
+    monkeypatch.setitem(DOC["components"]["headers"]["RestoreLocation"], "schema", {"type": "string"})
+    monkeypatch.setattr(oc, "_validators", {})
+    pending = restore(status="pending", container={"id": None, "name": None})
+    oc.check("POST", "/restores", 202, {"Location": "/restores/" + RS, **JSON}, b(pending))
+    fails(r"does not name the record.*expected '/restores/rs-", "POST", "/restores", 202,
+          {"Location": "/checkpoints/" + RS, **JSON}, b(pending))
+    fails("does not name the record", "POST", "/restores", 202,
+          {"Location": "/restores/x/" + RS, **JSON}, b(pending))
+
+
+def test_restore_problems():
+    fails("'id' is a required property", "POST", "/restores", 502, PROBLEM,
+          b(problem(502, "restore_failed")))
+    fails("'id' is a required property", "POST", "/restores", 502, PROBLEM,
+          b(problem(502, "not_ready")))
+    fails("does not match", "POST", "/restores", 502, PROBLEM,
+          b(problem(502, "not_ready", id=CK)))
+    fails("does not match", "POST", "/checkpoints", 502, PROBLEM,
+          b(problem(502, "checkpoint_failed", id=RS)))
+    for code in ("restore_failed", "not_ready", "engine_error", "engine_unreachable"):
+        oc.check("POST", "/restores?wait=true", 502, PROBLEM, b(problem(502, code, id=RS)))
+    # restores fail with their own codes, checkpoints with theirs
+    fails("does not match the schema", "POST", "/restores", 502, PROBLEM,
+          b(problem(502, "checkpoint_failed", id=CK)))
+    fails("does not match the schema", "POST", "/checkpoints", 502, PROBLEM,
+          b(problem(502, "restore_failed", id=RS)))
+    for code in ("checkpoint_not_ready", "name_conflict", "container_running", "engine_mismatch"):
+        oc.check("POST", "/restores", 409, PROBLEM, b(problem(409, code)))
+    fails("does not match the schema", "POST", "/restores", 409, PROBLEM,
+          b(problem(409, "container_not_running")))
+    for code in ("checkpoint_not_found", "engine_not_found", "container_not_found"):
+        oc.check("POST", "/restores", 404, PROBLEM, b(problem(404, code)))
+    fails("does not match the schema", "POST", "/restores", 404, PROBLEM,
+          b(problem(404, "restore_not_found")))
+    oc.check("POST", "/restores", 400, PROBLEM, b(problem(400, "invalid_field", field="in_place")))
+    oc.check("POST", "/restores", 503, PROBLEM,
+             b(problem(503, "experimental_disabled", hint="turn them on")))
+    oc.check("POST", "/restores", 413, PROBLEM, b(problem(413, "payload_too_large")))
+    oc.check("POST", "/restores", 415, PROBLEM, b(problem(415, "unsupported_media_type")))
+    url = "/restores/" + RS
+    oc.check("GET", url, 404, PROBLEM, b(problem(404, "restore_not_found", id=RS)))
+    fails("does not match the schema", "GET", url, 404, PROBLEM,
+          b(problem(404, "checkpoint_not_found")))
+    oc.check("DELETE", url, 204, {}, b"")
+    oc.check("DELETE", url, 409, PROBLEM, b(problem(409, "restore_busy", id=RS)))
+    fails("does not match the schema", "DELETE", url, 409, PROBLEM,
+          b(problem(409, "checkpoint_busy")))
+    oc.check("DELETE", url, 502, PROBLEM, b(problem(502, "engine_error", id=RS)))
+    fails("status 503 is not documented", "DELETE", url, 503, PROBLEM,
+          b(problem(503, "shutting_down")))
+    # a checkpoint in use by a restore is busy with the same code
+    oc.check("DELETE", "/checkpoints/" + CK, 409, PROBLEM, b(problem(409, "checkpoint_busy", id=CK)))
+
+
+def test_restore_list():
+    page = {"items": [restore(), restore(id="rs-0000000000000001", cold=True)],
+            "next_cursor": "eyJzZXEiOjQxfQ"}
+    q = f"/restores?limit=2&status=ready&container=counter&engine=default&checkpoint={CK}"
+    oc.check("GET", q, 200, {**ETAG, **JSON}, b(page))
+    oc.check("GET", "/restores", 200, {**ETAG, **JSON}, b({"items": [], "next_cursor": None}))
+    fails("'next_cursor' is a required property", "GET", "/restores", 200, {**ETAG, **JSON},
+          b({"items": []}))
+    fails(r"at /items/0: \'ready_ms\'|Additional properties", "GET", "/restores", 200,
+          {**ETAG, **JSON}, b({"items": [record()], "next_cursor": None}))
+    oc.check("GET", "/restores?checkpoint=ck-1", 400, PROBLEM,
+             b(problem(400, "invalid_parameter", parameter="checkpoint")))
+    oc.check("HEAD", "/restores", 304, ETAG, b"")
+    names = {p["name"] for p in (oc._deref(p, "")[0]
+                                 for p in DOC["paths"]["/restores"]["get"]["parameters"])}
+    assert names == {"limit", "cursor", "status", "container", "engine", "checkpoint",
+                     "updated_since", "If-None-Match"}
+
+
+def create_errors(body):
+    return oc.schema_errors("#/components/schemas/RestoreCreate", body)
+
+
+@pytest.mark.parametrize("body", [
+    {"checkpoint": CK},
+    {"checkpoint": CK, "name": "counter-restored", "engine": "default",
+     "overrides": {"HostConfig": {"PortBindings": {"8080/tcp": [{"HostPort": "18080"}]}},
+                   "Env": ["MODE=replica"]},
+     "ready": {"http": "http://127.0.0.1:18080/health", "timeout_s": 30, "interval_ms": 50}},
+    {"checkpoint": CK, "in_place": True, "ready": {"log": "^listening on :8080$"}},
+    {"checkpoint": CK, "in_place": True, "cold": False},
+    {"checkpoint": CK, "in_place": False, "overrides": {}, "cold": True},
+    {"checkpoint": CK, "ready": {"exec": ["redis-cli", "ping"]}},
+    {"checkpoint": CK, "ready": {"tcp": "127.0.0.1:16379", "timeout_s": 3600, "interval_ms": 10}},
+    {"checkpoint": CK, "ready": {"tcp": "[::1]:6379"}},
+    {"checkpoint": CK, "ready": {"http": "https://example.com:8443/ready?full=1"}},
+    {"checkpoint": CK, "ready": {"tcp": "redis.local:6379", "timeout_s": 1, "interval_ms": 10000}},
+])
+def test_restore_create_good_bodies(body):
+    assert create_errors(body) == []
+
+
+@pytest.mark.parametrize("body, message", [
+    ({}, "'checkpoint' is a required property"),
+    ({"checkpoint": RS}, "does not match"),
+    ({"checkpoint": CK, "name": "-x"}, "does not match"),
+    ({"checkpoint": CK, "name": "x"}, "too short|does not match"),
+    ({"checkpoint": CK, "name": "a" * 129}, "too long"),
+    ({"checkpoint": CK, "engine": ""}, "should be non-empty|is too short"),
+    ({"checkpoint": CK, "inPlace": True}, "Additional properties"),
+    ({"checkpoint": CK, "in_place": "yes"}, "is not of type 'boolean'"),
+    ({"checkpoint": CK, "overrides": ["Env"]}, "is not of type 'object'"),
+    ({"checkpoint": CK, "in_place": True, "overrides": {}}, "should not be valid|is not allowed"),
+    ({"checkpoint": CK, "in_place": True, "cold": True}, "should not be valid|is not allowed"),
+    ({"checkpoint": CK, "in_place": True, "name": "counter-2"}, "should not be valid|is not allowed"),
+    ({"checkpoint": CK, "ready": {}}, "is not valid under any of the given schemas"),
+    ({"checkpoint": CK, "ready": {"timeout_s": 5}}, "is not valid under any of the given schemas"),
+    ({"checkpoint": CK, "ready": {"tcp": "127.0.0.1:1", "log": "x"}}, "is valid under each of"),
+    ({"checkpoint": CK, "ready": {"exec": []}}, "should be non-empty|is too short"),
+    ({"checkpoint": CK, "ready": {"exec": ["x"] * 65}}, "is too long"),
+    ({"checkpoint": CK, "ready": {"exec": [""]}}, "should be non-empty|is too short"),
+    ({"checkpoint": CK, "ready": {"exec": "redis-cli ping"}}, "is not of type 'array'"),
+    ({"checkpoint": CK, "ready": {"http": "ftp://example.com/"}}, "does not match"),
+    ({"checkpoint": CK, "ready": {"http": "http://"}}, "does not match"),
+    ({"checkpoint": CK, "ready": {"http": "127.0.0.1:8080/health"}}, "does not match"),
+    ({"checkpoint": CK, "ready": {"tcp": "6379"}}, "does not match"),
+    ({"checkpoint": CK, "ready": {"log": ""}}, "should be non-empty|is too short"),
+    ({"checkpoint": CK, "ready": {"log": "x" * 1025}}, "is too long"),
+    ({"checkpoint": CK, "ready": {"log": "x", "timeout_s": 0}}, "less than the minimum"),
+    ({"checkpoint": CK, "ready": {"log": "x", "timeout_s": 3601}}, "greater than the maximum"),
+    ({"checkpoint": CK, "ready": {"log": "x", "interval_ms": 9}}, "less than the minimum"),
+    ({"checkpoint": CK, "ready": {"log": "x", "interval_ms": 10001}}, "greater than the maximum"),
+    ({"checkpoint": CK, "ready": {"log": "x", "retries": 3}}, "Additional properties"),
+])
+def test_restore_create_bad_bodies(body, message):
+    errors = create_errors(body)
+    assert errors and any(re.search(message, e) for e in errors), errors

@@ -126,7 +126,10 @@ def test_tcp_server_copy_answers_on_its_port(api, docker, checkpoints, restores)
 
 
 def test_ready_probe_and_cold_baseline(api, docker, checkpoints, restores):
-    cmd = ["/usr/local/bin/slowboot", "--boot-seconds", "2", "--heap-mib", "16"]
+    # the probe asks the app itself (a file written at boot would be in the
+    # committed image, so a cold start would look ready at once)
+    cmd = ["/usr/local/bin/slowboot", "--boot-seconds", "2", "--heap-mib", "16",
+           "--port", "8080"]
     docker.run(cmd, name="e2e-rs-slow")
     for _ in range(100):
         status, _ = docker.call("GET", "/containers/e2e-rs-slow/archive?path=/tmp/ready", ok=None)
@@ -137,7 +140,8 @@ def test_ready_probe_and_cold_baseline(api, docker, checkpoints, restores):
     assert r.status == 201, r
     ck = r.json
     checkpoints.append(ck["id"])
-    probe = {"exec": ["test", "-f", "/tmp/ready"], "timeout_s": 60, "interval_ms": 50}
+    probe = {"exec": ["sh", "-c", "nc 127.0.0.1 8080 </dev/null | grep -q ok"],
+             "timeout_s": 60, "interval_ms": 50}
     r = restore(api, {"checkpoint": ck["id"], "ready": probe})
     assert r.status == 201, r
     restores.append(r.json["id"])
