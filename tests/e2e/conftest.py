@@ -27,6 +27,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BED = ROOT / "tests" / "bed"
 BINARY = ROOT / "build" / "checkpointd"
 IMAGE = "checkpointd-test:latest"
+# The session's engine.  One name, so a run cleans up what a killed earlier
+# run left; set CHECKPOINTD_TEST_ENGINE to run two suites side by side.
+ENGINE_NAME = os.environ.get("CHECKPOINTD_TEST_ENGINE", "e2e")
 
 
 def free_port():
@@ -166,24 +169,30 @@ def start_engine(name, experimental=True):
 def engine():
     """The session's real engine, with the test image loaded."""
     bed("install.sh")
-    port = start_engine("e2e")
+    port = start_engine(ENGINE_NAME)
     try:
         bed("images.sh", str(port), stdout=subprocess.DEVNULL)
-        eng = Engine("e2e", port)
+        eng = Engine(ENGINE_NAME, port)
+        # the engine is the suite's own: containers an interrupted earlier
+        # run left behind would only collide with this run's names
+        _, leftovers = eng.call("GET", "/containers/json?all=1")
+        for c in leftovers:
+            eng.call("DELETE", f"/containers/{c['Id']}?force=1", ok=None)
         yield eng
         eng.cleanup()
     finally:
-        bed("engine.sh", "stop", "e2e")
+        bed("engine.sh", "stop", ENGINE_NAME)
 
 
 @pytest.fixture(scope="session")
 def noexp_engine(engine):
     """A second real engine started without --experimental."""
-    port = start_engine("e2e-noexp", experimental=False)
+    name = ENGINE_NAME + "-noexp"
+    port = start_engine(name, experimental=False)
     try:
-        yield Engine("e2e-noexp", port)
+        yield Engine(name, port)
     finally:
-        bed("engine.sh", "stop", "e2e-noexp")
+        bed("engine.sh", "stop", name)
 
 
 class Service:
