@@ -135,6 +135,7 @@ static int header_done(struct tar_counter *t)
 	if (type == 'L' || type == 'x' || type == 'K' || type == 'g') {
 		/* the data names the next entry: gather it (bounded) */
 		t->ext_type = (char)type;
+		t->data_left = 0;
 		t->ext_len = 0;
 		t->ext_want = size;
 		t->skip = (size + 511) / 512 * 512;
@@ -163,6 +164,7 @@ static int header_done(struct tar_counter *t)
 	}
 	/* 'x', 'g', 'L', 'K' and others: data that is not a file's */
 	t->skip = (size + 511) / 512 * 512;
+	t->data_left = (type == '0' || type == '\0' || type == '7') ? size : 0;
 	return 0;
 }
 
@@ -202,6 +204,15 @@ int tar_counter_feed(struct tar_counter *t, const char *data, size_t len)
 					k = room;
 				memcpy(t->ext + t->ext_len, p, k);
 				t->ext_len += k;
+			}
+			if (t->on_data && t->data_left) {
+				size_t k = t->data_left < n ? (size_t)t->data_left : n;
+
+				t->data_left -= k;
+				if (t->on_data(t->arg, (const char *)p, k)) {
+					snprintf(t->error, sizeof(t->error), "stopped by the reader");
+					return -1;
+				}
 			}
 			t->skip -= n;
 			if (!t->skip && t->ext_type)

@@ -15,9 +15,15 @@
  * type flag ('0' file, '5' folder, '1' hard link, '2' symlink...) and size. */
 typedef void (*tar_entry_fn)(void *arg, const char *path, char type, uint64_t size);
 
+/* Called with the data of regular files, in order, in pieces (after the
+ * file's on_entry).  A non-zero return stops the stream (feed returns -1). */
+typedef int (*tar_data_fn)(void *arg, const char *data, size_t len);
+
 struct tar_counter {
 	unsigned char hdr[512]; /* the header being gathered */
 	tar_entry_fn on_entry;  /* optional */
+	tar_data_fn on_data;    /* optional */
+	uint64_t data_left;     /* of the current regular file (rest of skip is padding) */
 	void *arg;
 	char longname[4096];    /* from a GNU 'L' or PAX 'path' record, for the next entry */
 	char ext[8192];         /* the data of the extended record being read */

@@ -54,8 +54,37 @@ unsigned api_status_for_code(const char *code);
 /* Docker's rule for checkpoint names: ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ */
 int api_valid_docker_name(const char *s);
 
-/* Renders a checkpoint record (the same shape everywhere). New reference. */
-struct json_object *api_checkpoint_json(const struct store_checkpoint *ck);
+/* Renders a checkpoint record (the same shape everywhere); a failed one's
+ * error gains its diagnosis from st.  New reference. */
+struct store;
+struct json_object *api_checkpoint_json(const struct store_checkpoint *ck, struct store *st);
+
+/* The "error" member of a record: null unless failed; {code, message} plus
+ * hint, criu_line and log_tail when a diagnosis was kept.  New reference. */
+struct json_object *api_error_json(struct store *st, const char *id, int failed,
+				   const char *code, const char *message);
+
+/* Adds the diagnosis kept for record id (if any) to an error object. */
+void api_error_add_diagnosis(struct json_object *err, struct store *st, const char *id);
+
+/* A list answer being built.  Store listings must not call back into the
+ * store from their callbacks, so records are rendered without their
+ * diagnoses first (st NULL) and api_list_finish() adds them after. */
+struct api_list {
+	struct json_object *items;   /* the answer's array */
+	struct json_object *failed;  /* records whose error needs a diagnosis */
+};
+void api_list_init(struct api_list *l);
+void api_list_add(struct api_list *l, struct json_object *record);
+void api_list_finish(struct api_list *l, struct store *st);
+
+/* Answers a failed job's record as a problem (?wait=true), carrying the
+ * record's id and its diagnosis. */
+void api_reply_failed_record(struct http_request *req, struct store *st, const char *id,
+			     const char *code, const char *what, const char *message);
+
+/* GET /{checkpoints,restores}/{id}/log: the whole CRIU log as text. */
+void api_reply_log(struct http_request *req, struct store *st, const char *id);
 
 /* Whether id is prefix + 16 lower-case hex digits (a record id). */
 int api_valid_record_id(const char *id, const char *prefix);
@@ -81,7 +110,7 @@ int api_list_params(struct http_request *req, struct api_list_params *lp);
 
 /* Renders a restore record.  New reference. */
 struct store_restore;
-struct json_object *api_restore_json(const struct store_restore *rs);
+struct json_object *api_restore_json(const struct store_restore *rs, struct store *st);
 
 /* Handlers. */
 void api_health(struct http_request *req, void *app);
@@ -95,5 +124,7 @@ void api_restores_create(struct http_request *req, void *app);
 void api_restores_list(struct http_request *req, void *app);
 void api_restores_get(struct http_request *req, void *app);
 void api_restores_delete(struct http_request *req, void *app);
+void api_checkpoints_log(struct http_request *req, void *app);
+void api_restores_log(struct http_request *req, void *app);
 
 #endif

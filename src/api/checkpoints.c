@@ -49,9 +49,9 @@ static json_object *jtime(int64_t ms)
 	return json_object_new_string(buf);
 }
 
-struct json_object *api_checkpoint_json(const struct store_checkpoint *ck)
+struct json_object *api_checkpoint_json(const struct store_checkpoint *ck, struct store *st)
 {
-	struct json_object *o = json_object_new_object(), *c, *img, *t, *err = NULL;
+	struct json_object *o = json_object_new_object(), *c, *img, *t;
 
 	json_object_object_add(o, "id", json_object_new_string(ck->id));
 	json_object_object_add(o, "name", json_object_new_string(ck->name));
@@ -82,14 +82,8 @@ struct json_object *api_checkpoint_json(const struct store_checkpoint *ck)
 	json_object_object_add(o, "ready_ms", t);
 	json_object_object_add(o, "created_at", jtime(ck->created_at));
 	json_object_object_add(o, "updated_at", jtime(ck->updated_at));
-	if (ck->status == STORE_FAILED) {
-		err = json_object_new_object();
-		json_object_object_add(err, "code", json_object_new_string(
-					       ck->error_code[0] ? ck->error_code : "failed"));
-		json_object_object_add(err, "message", json_object_new_string(
-					       ck->error_message ? ck->error_message : ""));
-	}
-	json_object_object_add(o, "error", err);
+	json_object_object_add(o, "error", api_error_json(st, ck->id, ck->status == STORE_FAILED,
+							   ck->error_code, ck->error_message));
 	return o;
 }
 
@@ -108,14 +102,8 @@ static void reply_record(struct http_request *req, struct api *api, const char *
 		goto out;
 	}
 	if (failure_as_problem && ck.status == STORE_FAILED) {
-		struct jobs_error err;
-
-		snprintf(err.code, sizeof(err.code), "%s",
-			 strcmp(ck.error_code, "interrupted") == 0 ? "interrupted" : ck.error_code);
-		snprintf(err.message, sizeof(err.message), "the checkpoint failed: %s",
-			 ck.error_message ? ck.error_message : "(no message)");
-		err.hint[0] = '\0';
-		api_reply_jobs_error(req, &err, ck.id);
+		api_reply_failed_record(req, jobs_store(api->jobs), ck.id, ck.error_code,
+					"checkpoint", ck.error_message);
 		goto out;
 	}
 	if (failure_as_problem && ck.status != STORE_READY) {
@@ -129,7 +117,7 @@ static void reply_record(struct http_request *req, struct api *api, const char *
 	}
 	snprintf(loc, sizeof(loc), "/checkpoints/%s", ck.id);
 	http_reply_header(req, "Location", loc);
-	o = api_checkpoint_json(&ck);
+	o = api_checkpoint_json(&ck, jobs_store(api->jobs));
 	http_reply_json(req, status, o);
 	json_object_put(o);
 out:
@@ -141,18 +129,66 @@ static void reply_finished(struct http_request *req, struct api *api, const char
 	reply_record(req, api, id, 201, 1);
 }
 
+static struct json_object *findings_json(const struct jobs_finding *f, int n)
+{
+	struct json_object *a = json_object_new_array();
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "code", json_object_new_string(f[i].code));
+		json_object_object_add(o, "message", json_object_new_string(f[i].message));
+		json_object_object_add(o, "hint", json_object_new_string(f[i].hint));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+/* POST /checkpoints?dry_run=true: the pre-flight answer. */
+static void reply_preflight(struct http_request *req, struct api *api,
+			    const struct jobs_checkpoint_request *rq)
+{
+	struct jobs_preflight *pf = malloc(sizeof(*pf));
+	struct jobs_error err;
+	struct json_object *o, *c;
+
+	if (!pf) {
+		http_reply_error(req, 500, "internal_error", "out of memory");
+		return;
+	}
+	if (jobs_checkpoint_preflight(api->jobs, rq, pf, &err)) {
+		api_reply_jobs_error(req, &err, NULL);
+		free(pf);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(pf->ok));
+	c = json_object_new_object();
+	json_object_object_add(c, "id", json_object_new_string(pf->container_id));
+	json_object_object_add(c, "name", json_object_new_string(pf->container_name));
+	json_object_object_add(o, "container", c);
+	json_object_object_add(o, "engine", json_object_new_string(pf->engine));
+	json_object_object_add(o, "blockers", findings_json(pf->blockers, pf->nblockers));
+	json_object_object_add(o, "warnings", findings_json(pf->warnings, pf->nwarnings));
+	http_reply_json(req, 200, o);
+	json_object_put(o);
+	free(pf);
+}
+
 void api_checkpoints_create(struct http_request *req, void *app)
 {
-	static const char *const params[] = {"wait", NULL};
+	static const char *const params[] = {"wait", "dry_run", NULL};
 	struct api *api = app;
 	struct json_object *body = NULL;
 	struct jobs_checkpoint_request rq;
 	struct store_checkpoint ck;
 	struct jobs_error err;
-	int wait = 0;
+	int wait = 0, dry_run = 0;
 
 	store_checkpoint_init(&ck);
-	if (api_check_query(req, params) || api_query_bool(req, "wait", &wait))
+	if (api_check_query(req, params) || api_query_bool(req, "wait", &wait) ||
+	    api_query_bool(req, "dry_run", &dry_run))
 		goto out;
 	if (http_server_stopping(api->server)) {
 		http_reply_error(req, 503, "shutting_down", "the service is stopping");
@@ -165,6 +201,10 @@ void api_checkpoints_create(struct http_request *req, void *app)
 	rq.name = api_str(body, "name");
 	rq.engine = api_str(body, "engine");
 	rq.leave_running = api_bool(body, "leave_running", 0);
+	if (dry_run) {
+		reply_preflight(req, api, &rq);
+		goto out;
+	}
 	if (jobs_checkpoint_begin(api->jobs, &rq, &ck, &err)) {
 		api_reply_jobs_error(req, &err, NULL);
 		goto out;
@@ -202,7 +242,7 @@ void api_checkpoints_get(struct http_request *req, void *app)
 		else if (r != STORE_OK)
 			http_reply_error(req, 500, "internal_error", "%s", store_last_error());
 		else {
-			struct json_object *o = api_checkpoint_json(&ck);
+			struct json_object *o = api_checkpoint_json(&ck, jobs_store(api->jobs));
 
 			http_reply_json(req, 200, o);
 			json_object_put(o);
@@ -233,7 +273,7 @@ void api_checkpoints_delete(struct http_request *req, void *app)
 
 static int list_add(void *arg, const struct store_checkpoint *ck)
 {
-	json_object_array_add(arg, api_checkpoint_json(ck));
+	api_list_add(arg, api_checkpoint_json(ck, NULL));
 	return 0;
 }
 
@@ -244,6 +284,7 @@ void api_checkpoints_list(struct http_request *req, void *app)
 	struct api *api = app;
 	struct store_checkpoint_filter f;
 	struct api_list_params lp;
+	struct api_list list;
 	struct json_object *o, *items;
 	int64_t next = 0;
 	char cur[32];
@@ -256,16 +297,41 @@ void api_checkpoints_list(struct http_request *req, void *app)
 	f.container = lp.container;
 	f.engine = lp.engine;
 	f.updated_since = lp.updated_since;
-	items = json_object_new_array();
-	if (store_checkpoint_list(jobs_store(api->jobs), &f, list_add, items, &next) != STORE_OK) {
+	api_list_init(&list);
+	items = list.items;
+	if (store_checkpoint_list(jobs_store(api->jobs), &f, list_add, &list, &next) != STORE_OK) {
+		api_list_finish(&list, jobs_store(api->jobs));
 		json_object_put(items);
 		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
 		return;
 	}
+	api_list_finish(&list, jobs_store(api->jobs));
 	o = json_object_new_object();
 	json_object_object_add(o, "items", items);
 	snprintf(cur, sizeof(cur), "%lld", (long long)next);
 	json_object_object_add(o, "next_cursor", next ? json_object_new_string(cur) : NULL);
 	http_reply_json(req, 200, o);
 	json_object_put(o);
+}
+
+void api_checkpoints_log(struct http_request *req, void *app)
+{
+	static const char *const params[] = {NULL};
+	struct api *api = app;
+	const char *id = http_request_param(req, "id");
+	struct store_checkpoint ck;
+	enum store_result r;
+
+	if (api_check_query(req, params))
+		return;
+	store_checkpoint_init(&ck);
+	r = api_valid_record_id(id, "ck-") ? store_checkpoint_get(jobs_store(api->jobs), id, &ck)
+					    : STORE_NOT_FOUND;
+	if (r == STORE_NOT_FOUND)
+		http_reply_error(req, 404, "checkpoint_not_found", "no checkpoint '%s'", id);
+	else if (r != STORE_OK)
+		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
+	else
+		api_reply_log(req, jobs_store(api->jobs), id);
+	store_checkpoint_release(&ck);
 }

@@ -32,6 +32,7 @@ static const struct {
 	{"engine_mismatch", 409},
 	{"restore_busy", 409},
 	{"restore_not_found", 404},
+	{"log_not_found", 404},
 	{"restore_failed", 502},
 	{"not_ready", 502},
 	{"invalid_json", 400},
@@ -406,4 +407,115 @@ int api_list_params(struct http_request *req, struct api_list_params *lp)
 		return bad_param(req, "updated_since",
 				 "must be an RFC 3339 date-time, e.g. 2026-12-04T15:00:00Z");
 	return 0;
+}
+
+struct json_object *api_error_json(struct store *st, const char *id, int failed,
+				   const char *code, const char *message)
+{
+	struct json_object *err;
+
+	if (!failed)
+		return NULL;
+	err = json_object_new_object();
+	json_object_object_add(err, "code", json_object_new_string(code && code[0] ? code : "failed"));
+	json_object_object_add(err, "message", json_object_new_string(message ? message : ""));
+	if (st)
+		api_error_add_diagnosis(err, st, id);
+	return err;
+}
+
+void api_error_add_diagnosis(struct json_object *err, struct store *st, const char *id)
+{
+	struct store_diagnosis d;
+
+	if (store_diagnosis_get(st, id, 0, &d) == STORE_OK) {
+		if (d.hint[0])
+			json_object_object_add(err, "hint", json_object_new_string(d.hint));
+		if (d.criu_line[0])
+			json_object_object_add(err, "criu_line", json_object_new_string(d.criu_line));
+		if (d.log_tail[0])
+			json_object_object_add(err, "log_tail", json_object_new_string(d.log_tail));
+		store_diagnosis_release(&d);
+	}
+}
+
+void api_list_init(struct api_list *l)
+{
+	l->items = json_object_new_array();
+	l->failed = json_object_new_array();
+}
+
+void api_list_add(struct api_list *l, struct json_object *record)
+{
+	struct json_object *err;
+
+	json_object_array_add(l->items, record);
+	if (json_object_object_get_ex(record, "error", &err) && err)
+		json_object_array_add(l->failed, json_object_get(record));
+}
+
+void api_list_finish(struct api_list *l, struct store *st)
+{
+	size_t i, n = json_object_array_length(l->failed);
+
+	for (i = 0; i < n; i++) {
+		struct json_object *rec = json_object_array_get_idx(l->failed, i), *err, *id;
+
+		if (json_object_object_get_ex(rec, "error", &err) &&
+		    json_object_object_get_ex(rec, "id", &id))
+			api_error_add_diagnosis(err, st, json_object_get_string(id));
+	}
+	json_object_put(l->failed);
+	l->failed = NULL;
+}
+
+void api_reply_failed_record(struct http_request *req, struct store *st, const char *id,
+			     const char *code, const char *what, const char *message)
+{
+	char detail[2300];
+	struct store_diagnosis d;
+	struct json_object *extra = json_object_new_object();
+	struct http_problem p = {
+		.status = api_status_for_code(code),
+		.code = code,
+		.detail = detail,
+		.id = id,
+		.extra = extra,
+	};
+	int have = store_diagnosis_get(st, id, 0, &d) == STORE_OK;
+
+	snprintf(detail, sizeof(detail), "the %s failed: %s", what, message ? message : "(no message)");
+	if (have) {
+		if (d.hint[0])
+			p.hint = d.hint;
+		if (d.criu_line[0])
+			json_object_object_add(extra, "criu_line", json_object_new_string(d.criu_line));
+		if (d.log_tail[0])
+			json_object_object_add(extra, "log_tail", json_object_new_string(d.log_tail));
+	}
+	http_reply_problem(req, &p);
+	json_object_put(extra);
+	if (have)
+		store_diagnosis_release(&d);
+}
+
+void api_reply_log(struct http_request *req, struct store *st, const char *id)
+{
+	struct store_diagnosis d;
+	enum store_result r = store_diagnosis_get(st, id, 1, &d);
+
+	if (r == STORE_OK && d.log) {
+		http_reply(req, 200, "text/plain; charset=utf-8", d.log, d.log_len);
+	} else if (r == STORE_OK || r == STORE_NOT_FOUND) {
+		struct http_problem p = {
+			.status = 404, .code = "log_not_found",
+			.detail = "no CRIU log is kept for this record",
+			.hint = "a log is kept when a checkpoint or restore fails in CRIU",
+		};
+		http_reply_problem(req, &p);
+	} else {
+		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
+	}
+	if (r == STORE_OK)
+		store_diagnosis_release(&d);
 }

@@ -145,9 +145,9 @@ static json_object *jtime(int64_t ms)
 	return json_object_new_string(buf);
 }
 
-struct json_object *api_restore_json(const struct store_restore *rs)
+struct json_object *api_restore_json(const struct store_restore *rs, struct store *st)
 {
-	struct json_object *o = json_object_new_object(), *c, *t, *err = NULL;
+	struct json_object *o = json_object_new_object(), *c, *t;
 
 	json_object_object_add(o, "id", json_object_new_string(rs->id));
 	json_object_object_add(o, "checkpoint", json_object_new_string(rs->checkpoint_id));
@@ -171,14 +171,8 @@ struct json_object *api_restore_json(const struct store_restore *rs)
 	json_object_object_add(o, "retries", json_object_new_int(rs->retries));
 	json_object_object_add(o, "created_at", jtime(rs->created_at));
 	json_object_object_add(o, "updated_at", jtime(rs->updated_at));
-	if (rs->status == STORE_FAILED) {
-		err = json_object_new_object();
-		json_object_object_add(err, "code", json_object_new_string(
-					       rs->error_code[0] ? rs->error_code : "failed"));
-		json_object_object_add(err, "message", json_object_new_string(
-					       rs->error_message ? rs->error_message : ""));
-	}
-	json_object_object_add(o, "error", err);
+	json_object_object_add(o, "error", api_error_json(st, rs->id, rs->status == STORE_FAILED,
+							   rs->error_code, rs->error_message));
 	return o;
 }
 
@@ -197,14 +191,8 @@ static void reply_record(struct http_request *req, struct api *api, const char *
 		goto out;
 	}
 	if (failure_as_problem && rs.status == STORE_FAILED) {
-		struct jobs_error err;
-
-		snprintf(err.code, sizeof(err.code), "%s", rs.error_code);
-		snprintf(err.message, sizeof(err.message), "the %s failed: %s",
-			 rs.cold ? "cold start" : "restore",
-			 rs.error_message ? rs.error_message : "(no message)");
-		err.hint[0] = '\0';
-		api_reply_jobs_error(req, &err, rs.id);
+		api_reply_failed_record(req, jobs_store(api->jobs), rs.id, rs.error_code,
+					rs.cold ? "cold start" : "restore", rs.error_message);
 		goto out;
 	}
 	if (failure_as_problem && rs.status != STORE_READY) {
@@ -218,7 +206,7 @@ static void reply_record(struct http_request *req, struct api *api, const char *
 	}
 	snprintf(loc, sizeof(loc), "/restores/%s", rs.id);
 	http_reply_header(req, "Location", loc);
-	o = api_restore_json(&rs);
+	o = api_restore_json(&rs, jobs_store(api->jobs));
 	http_reply_json(req, status, o);
 	json_object_put(o);
 out:
@@ -308,7 +296,7 @@ void api_restores_get(struct http_request *req, void *app)
 	} else if (r != STORE_OK) {
 		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
 	} else {
-		struct json_object *o = api_restore_json(&rs);
+		struct json_object *o = api_restore_json(&rs, jobs_store(api->jobs));
 
 		http_reply_json(req, 200, o);
 		json_object_put(o);
@@ -338,7 +326,7 @@ void api_restores_delete(struct http_request *req, void *app)
 
 static int list_add(void *arg, const struct store_restore *rs)
 {
-	json_object_array_add(arg, api_restore_json(rs));
+	api_list_add(arg, api_restore_json(rs, NULL));
 	return 0;
 }
 
@@ -349,6 +337,7 @@ void api_restores_list(struct http_request *req, void *app)
 	struct api *api = app;
 	struct store_restore_filter f = {0};
 	struct api_list_params lp;
+	struct api_list list;
 	struct json_object *o, *items;
 	int64_t next = 0;
 	const char *ck;
@@ -370,16 +359,41 @@ void api_restores_list(struct http_request *req, void *app)
 	f.engine = lp.engine;
 	f.updated_since = lp.updated_since;
 	f.checkpoint = ck;
-	items = json_object_new_array();
-	if (store_restore_list(jobs_store(api->jobs), &f, list_add, items, &next) != STORE_OK) {
+	api_list_init(&list);
+	items = list.items;
+	if (store_restore_list(jobs_store(api->jobs), &f, list_add, &list, &next) != STORE_OK) {
+		api_list_finish(&list, jobs_store(api->jobs));
 		json_object_put(items);
 		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
 		return;
 	}
+	api_list_finish(&list, jobs_store(api->jobs));
 	o = json_object_new_object();
 	json_object_object_add(o, "items", items);
 	snprintf(cur, sizeof(cur), "%lld", (long long)next);
 	json_object_object_add(o, "next_cursor", next ? json_object_new_string(cur) : NULL);
 	http_reply_json(req, 200, o);
 	json_object_put(o);
+}
+
+void api_restores_log(struct http_request *req, void *app)
+{
+	static const char *const params[] = {NULL};
+	struct api *api = app;
+	const char *id = http_request_param(req, "id");
+	struct store_restore rs;
+	enum store_result r;
+
+	if (api_check_query(req, params))
+		return;
+	store_restore_init(&rs);
+	r = api_valid_record_id(id, "rs-") ? store_restore_get(jobs_store(api->jobs), id, &rs)
+					    : STORE_NOT_FOUND;
+	if (r == STORE_NOT_FOUND)
+		http_reply_error(req, 404, "restore_not_found", "no restore '%s'", id);
+	else if (r != STORE_OK)
+		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
+	else
+		api_reply_log(req, jobs_store(api->jobs), id);
+	store_restore_release(&rs);
 }

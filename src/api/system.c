@@ -115,10 +115,12 @@ static const struct http_route routes[] = {
 	{"POST", "/checkpoints", api_checkpoints_create, HTTP_ROUTE_JSON_BODY},
 	{"GET", "/checkpoints/{id}", api_checkpoints_get, 0},
 	{"DELETE", "/checkpoints/{id}", api_checkpoints_delete, 0},
+	{"GET", "/checkpoints/{id}/log", api_checkpoints_log, 0},
 	{"GET", "/restores", api_restores_list, 0},
 	{"POST", "/restores", api_restores_create, HTTP_ROUTE_JSON_BODY},
 	{"GET", "/restores/{id}", api_restores_get, 0},
 	{"DELETE", "/restores/{id}", api_restores_delete, 0},
+	{"GET", "/restores/{id}/log", api_restores_log, 0},
 	{NULL, NULL, NULL, 0},
 };
 

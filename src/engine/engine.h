@@ -128,12 +128,34 @@ enum engine_result engine_container_logs(struct engine *e, const char *id, int64
 					 engine_stream_fn fn, void *arg,
 					 struct engine_error *err);
 
+/* POST /containers/{id}/wait: waits up to timeout_ms for the container to
+ * stop; *status gets its exit status. */
+enum engine_result engine_container_wait(struct engine *e, const char *id, long timeout_ms,
+					 int *status, struct engine_error *err);
+
+/* Docker's log stream for containers without a TTY: frames of [stream, 0,
+ * 0, 0, size (32 bits, big-endian)] + payload.  engine_demux_feed() hands
+ * the payload bytes to fn; raw (a TTY) passes everything through. */
+struct engine_demux {
+	unsigned char hdr[8];
+	size_t fill;
+	uint32_t left;
+	int raw;
+};
+int engine_demux_feed(struct engine_demux *d, const char *data, size_t len,
+		      engine_stream_fn fn, void *arg);
+
 /* --- images */
 
 /* GET /images/{ref}/json: *out gets the inspect object. */
 enum engine_result engine_image_inspect(struct engine *e, const char *ref,
 					struct json_object **out,
 					struct engine_error *err);
+
+/* POST /images/create?fromSrc=-&repo=..&tag=..: imports a root
+ * filesystem tar (len bytes, borrowed) as an image. */
+enum engine_result engine_image_import(struct engine *e, const char *repo, const char *tag,
+				       const char *tar, size_t len, struct engine_error *err);
 
 /* DELETE /images/{ref} (not forced: ENGINE_CONFLICT when still in use). */
 enum engine_result engine_image_remove(struct engine *e, const char *ref,

@@ -327,6 +327,8 @@ static void job_failed(struct jobs *j, struct store_checkpoint *ck, int64_t t0,
 	free(ck->error_message);
 	ck->error_message = strdup(err->message);
 	ck->t_total = clock_mono_ms() - t0;
+	if (!err->diagnosed && err->hint[0])
+		store_diagnosis_put(jobs_store(j), ck->id, err->hint, NULL, NULL, NULL, 0);
 	store_checkpoint_update(jobs_store(j), ck);
 	log_line("job %s: failed (%s): %s", ck->id, err->code, err->message);
 }
@@ -391,8 +393,10 @@ void jobs_checkpoint_run(struct jobs *j, struct job *job)
 		else if (r == ENGINE_CONFLICT || strstr(ee.message, "is not running"))
 			jobs_fail(&err, "container_not_running", "taking the checkpoint: %s",
 				  ee.message);
-		else
+		else {
 			jobs_fail(&err, "checkpoint_failed", "%s", ee.message);
+			jobs_diagnose(j, e, ck.id, ck.image_id, ee.message, &err);
+		}
 		ck.t_checkpoint = clock_mono_ms() - t;
 		remove_files(e, info.root_dir, ck.id, ck.image_id, ck.container_id,
 			     &ignored);
@@ -496,6 +500,7 @@ int jobs_checkpoint_delete(struct jobs *j, const char *id, struct jobs_error *er
 			}
 		}
 	}
+	store_diagnosis_delete(jobs_store(j), id);
 	if (store_checkpoint_delete(jobs_store(j), id) != STORE_OK) {
 		jobs_fail(err, "internal_error", "deleting record '%s': %s", id, store_last_error());
 		goto out;

@@ -22,6 +22,7 @@ int jobs_fail(struct jobs_error *err, const char *code, const char *fmt, ...)
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
 	err->hint[0] = '\0';
+	err->diagnosed = 0;
 	return -1;
 }
 

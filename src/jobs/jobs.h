@@ -28,6 +28,7 @@ struct jobs_error {
 	char code[64];       /* stable machine code, "" when no error */
 	char message[2048];  /* what happened, naming the object */
 	char hint[512];      /* what to do, or "" */
+	int diagnosed;       /* a diagnosis (CRIU's log explained) was kept */
 };
 
 /* Starts workers threads over the given engines (the array and the engines
@@ -76,6 +77,36 @@ int jobs_checkpoint_begin(struct jobs *j, const struct jobs_checkpoint_request *
  * checkpoint_not_found, checkpoint_busy (its job runs), engine_not_found,
  * engine_unreachable, engine_error, internal_error. */
 int jobs_checkpoint_delete(struct jobs *j, const char *id, struct jobs_error *err);
+
+/* --- pre-flight: would a checkpoint work? */
+
+#define JOBS_MAX_FINDINGS 32
+
+struct jobs_finding {
+	char code[64];
+	char message[1024];
+	char hint[512];
+};
+
+struct jobs_preflight {
+	int ok;                   /* no blockers */
+	char container_id[72];
+	char container_name[256];
+	char engine[64];
+	struct jobs_finding blockers[JOBS_MAX_FINDINGS];
+	int nblockers;
+	struct jobs_finding warnings[JOBS_MAX_FINDINGS];
+	int nwarnings;
+};
+
+/* Looks at the container (its configuration, and its processes' open files
+ * through a helper sharing its PID namespace) and says what would make a
+ * checkpoint fail (blockers) or a copy fragile (warnings), dumping nothing.
+ * A stopped container or an engine without experimental features are
+ * blockers, not errors.  Returns 0, or -1 with err: engine_not_found,
+ * engine_unreachable, container_not_found, engine_error. */
+int jobs_checkpoint_preflight(struct jobs *j, const struct jobs_checkpoint_request *rq,
+			      struct jobs_preflight *pf, struct jobs_error *err);
 
 /* --- restores */
 

@@ -60,6 +60,14 @@ void jobs_checkpoint_run(struct jobs *j, struct job *job);
 /* The restore job's body (restore.c). */
 void jobs_restore_run(struct jobs *j, struct job *job);
 
+/* After an engine failed a dump or restore with engine_message: reads the
+ * CRIU log it names (through a helper made from image), explains it, keeps
+ * the explanation and the log with record owner, and rewrites err (code,
+ * message, hint).  Returns 1 when it did, 0 when there was nothing to add
+ * (err is left as it was). */
+int jobs_diagnose(struct jobs *j, struct engine *e, const char *owner, const char *image,
+		  const char *engine_message, struct jobs_error *err);
+
 /* Shared helpers of checkpoint.c, used by restore.c. */
 
 /* Maps an engine failure to err ("engine_unreachable" or "engine_error")

@@ -325,17 +325,15 @@ out:
 
 struct log_scan {
 	regex_t re;
-	int tty;           /* raw stream (no 8-byte frames) */
-	unsigned char hdr[8];
-	size_t hdr_fill;
-	uint32_t frame_left;
+	struct engine_demux demux;
 	char line[65536];
 	size_t line_len;
 	int matched;
 };
 
-static int scan_bytes(struct log_scan *ls, const char *p, size_t n)
+static int scan_bytes(void *arg, const char *p, size_t n)
 {
+	struct log_scan *ls = arg;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -354,42 +352,11 @@ static int scan_bytes(struct log_scan *ls, const char *p, size_t n)
 	return 0;
 }
 
-/* Reads Docker's log stream: frames of [stream, 0, 0, 0, size32be] +
- * payload unless the container has a TTY. */
 static int log_chunk(void *arg, const char *data, size_t len)
 {
 	struct log_scan *ls = arg;
 
-	if (ls->tty)
-		return scan_bytes(ls, data, len);
-	while (len) {
-		if (ls->frame_left == 0) {
-			size_t k = 8 - ls->hdr_fill;
-
-			if (k > len)
-				k = len;
-			memcpy(ls->hdr + ls->hdr_fill, data, k);
-			ls->hdr_fill += k;
-			data += k;
-			len -= k;
-			if (ls->hdr_fill < 8)
-				return 0;
-			ls->hdr_fill = 0;
-			ls->frame_left = (uint32_t)ls->hdr[4] << 24 | (uint32_t)ls->hdr[5] << 16 |
-					 (uint32_t)ls->hdr[6] << 8 | ls->hdr[7];
-			continue;
-		}
-		{
-			size_t k = ls->frame_left < len ? ls->frame_left : len;
-
-			if (scan_bytes(ls, data, k))
-				return 1;
-			ls->frame_left -= (uint32_t)k;
-			data += k;
-			len -= k;
-		}
-	}
-	return 0;
+	return engine_demux_feed(&ls->demux, data, len, scan_bytes, ls);
 }
 
 static size_t discard(char *p, size_t size, size_t n, void *arg)
@@ -498,7 +465,7 @@ static int wait_ready(struct engine *e, const char *cid, struct json_object *pro
 			free(ls);
 			return jobs_fail(err, "internal_error", "the log pattern does not compile");
 		}
-		ls->tty = tty;
+		ls->demux.raw = tty;
 	}
 	deadline = t0 + timeout_ms;
 	for (;;) {
@@ -519,8 +486,8 @@ static int wait_ready(struct engine *e, const char *cid, struct json_object *pro
 		} else if (tcp) {
 			ready = tcp_once(tcp, attempt);
 		} else {
-			ls->hdr_fill = 0;
-			ls->frame_left = 0;
+			ls->demux.fill = 0;
+			ls->demux.left = 0;
 			ls->line_len = 0;
 			engine_container_logs(e, cid, since_ms, log_chunk, ls, &ee);
 			ready = ls->matched;
@@ -548,6 +515,38 @@ out:
 	return rc;
 }
 
+/* A checkpoint taken with a TTY restores only into a container that has
+ * one: CRIU fails with "Don't have tty to inherit session from", which
+ * Docker reports as a bare "bad file descriptor" (and containerd deletes
+ * the restore log).  Says so when it is the case. */
+static int tty_lost(const struct store_checkpoint *ck, struct json_object *cfg,
+		    struct jobs_error *err)
+{
+	struct json_object *inspect, *v;
+	char said[sizeof(err->message)];
+	int had = 0, has = 0;
+
+	if (!cfg || !ck->config_json)
+		return 0;
+	inspect = json_tokener_parse(ck->config_json);
+	if (inspect && json_object_object_get_ex(inspect, "Config", &v) &&
+	    json_object_object_get_ex(v, "Tty", &v))
+		had = json_object_get_boolean(v);
+	json_object_put(inspect);
+	if (json_object_object_get_ex(cfg, "Tty", &v))
+		has = json_object_get_boolean(v);
+	if (!had || has)
+		return 0;
+	snprintf(said, sizeof(said), "%s", err->message);
+	jobs_fail(err, "criu_tty",
+		  "the checkpoint was taken with a TTY and this copy has none: CRIU cannot give "
+		  "the restored processes their terminal back (Docker said: %s)", said);
+	snprintf(err->hint, sizeof(err->hint),
+		 "keep Tty true in the copy (do not override it), or checkpoint the app running "
+		 "without a TTY");
+	return 1;
+}
+
 /* --- the job */
 
 static void restore_failed(struct jobs *j, struct store_restore *rs, int64_t t0,
@@ -558,6 +557,8 @@ static void restore_failed(struct jobs *j, struct store_restore *rs, int64_t t0,
 	free(rs->error_message);
 	rs->error_message = strdup(err->message);
 	rs->t_total = clock_mono_ms() - t0;
+	if (!err->diagnosed && err->hint[0])
+		store_diagnosis_put(jobs_store(j), rs->id, err->hint, NULL, NULL, NULL, 0);
 	store_restore_update(jobs_store(j), rs);
 	log_line("job %s: failed (%s): %s", rs->id, err->code, err->message);
 }
@@ -648,10 +649,13 @@ void jobs_restore_run(struct jobs *j, struct job *job)
 	}
 	rs.t_start = clock_mono_ms() - t;
 	if (r != ENGINE_OK) {
-		if (r == ENGINE_UNREACHABLE)
+		if (r == ENGINE_UNREACHABLE) {
 			jobs_fail_engine(&err, r, &ee, "starting the container");
-		else
+		} else {
 			jobs_fail(&err, "restore_failed", "%s", ee.message);
+			if (!rs.cold && !tty_lost(&ck, cfg, &err))
+				jobs_diagnose(j, e, rs.id, ck.image_id, ee.message, &err);
+		}
 		goto failed;
 	}
 	store_restore_update(jobs_store(j), &rs);
@@ -725,6 +729,7 @@ int jobs_restore_delete(struct jobs *j, const char *id, struct jobs_error *err)
 			goto out;
 		}
 	}
+	store_diagnosis_delete(jobs_store(j), id);
 	if (store_restore_delete(jobs_store(j), id) != STORE_OK) {
 		jobs_fail(err, "internal_error", "deleting record '%s': %s", id, store_last_error());
 		goto out;

@@ -214,6 +214,31 @@ enum store_result store_engine_leak_add(struct store *st, const char *engine, in
 enum store_result store_engine_leak_get(struct store *st, const char *engine,
 					int64_t *bytes, int64_t *restores);
 
+/* --- why a job failed, explained (CRIU's log and what it means) */
+
+struct store_diagnosis {
+	char *hint;       /* heap, "" when none */
+	char *criu_line;  /* heap: CRIU's decisive line, "" when none */
+	char *log_tail;   /* heap: the log's last lines, "" when none */
+	char *log;        /* heap: the whole log (bounded), or NULL */
+	size_t log_len;
+};
+
+void store_diagnosis_release(struct store_diagnosis *d);
+
+/* Writes (replaces) the diagnosis of record id; strings may be NULL. */
+enum store_result store_diagnosis_put(struct store *st, const char *id, const char *hint,
+				      const char *criu_line, const char *log_tail,
+				      const char *log, size_t log_len);
+
+/* Reads it into *out (zeroed first; the caller releases).  with_log 0
+ * leaves out->log NULL (lists need not read whole logs). */
+enum store_result store_diagnosis_get(struct store *st, const char *id, int with_log,
+				      struct store_diagnosis *out);
+
+/* Deletes it; no row is fine. */
+enum store_result store_diagnosis_delete(struct store *st, const char *id);
+
 /* The last error's text for this thread (after STORE_ERROR). */
 const char *store_last_error(void);
 

@@ -32,7 +32,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=${IMAGE_REPO:-checkpointd-test}
 FORCE=${BED_IMAGE_FORCE:-0}
 BUSYBOX=/bin/busybox
-WORKLOADS=(counter slowboot tcpserver)
+WORKLOADS=(counter slowboot tcpserver hold)
 
 log() { printf 'images.sh: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

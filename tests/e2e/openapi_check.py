@@ -16,7 +16,13 @@ header is missing or malformed, the body does not match the schema, a
 Location does not name the record it comes with (a POST to a collection
 such as /checkpoints or /restores must answer {collection}/{id}), or a
 body is present where none is allowed (204, 304, any HEAD).  It returns the
-parsed JSON body (None when there is none).
+parsed JSON body, the text of a body of another media type (such as the
+text/plain CRIU logs, which must not be empty), or None when there is none.
+
+An operation with x-checkpointd-dry-run (POST /checkpoints) answers a
+request whose query sets that parameter to one of its values (dry_run=true
+or 1) with the extension's responses only, and any other request with its
+own responses but those the extension keeps for a dry run (`only`: 200).
 
 paths() lists the documented (METHOD, template) pairs and exercised() the
 (METHOD, template, status) triples that check() has accepted so far, so a
@@ -27,6 +33,7 @@ import datetime
 import json
 import pathlib
 import re
+import urllib.parse
 import warnings
 from collections.abc import Mapping
 
@@ -194,6 +201,22 @@ def _media_type(value):
     return value.split(";", 1)[0].strip().lower() if value else None
 
 
+def _is_json(media_type):
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _dry_run(op, path):
+    """The operation's x-checkpointd-dry-run when path's query asks for a dry
+    run (its parameter set to one of its values), else None."""
+    ext = op.get("x-checkpointd-dry-run")
+    if not ext or "?" not in path:
+        return None
+    query = urllib.parse.parse_qs(path.split("?", 1)[1].split("#", 1)[0],
+                                  keep_blank_values=True)
+    values = query.get(ext["parameter"])
+    return ext if values and values[0] in ext["values"] else None
+
+
 def _documented_methods(template):
     item = DOC["paths"][template]
     methods = {m.upper() for m in _METHODS if m in item}
@@ -259,6 +282,16 @@ def check(method, path, status, headers, body_bytes):
     else:
         op = DOC["paths"][template][op_method]
         responses, where = op["responses"], _pointer("paths", template, op_method, "responses")
+        ext = op.get("x-checkpointd-dry-run")
+        if ext and _dry_run(op, path):
+            responses = ext["responses"]
+            where = _pointer("paths", template, op_method, "x-checkpointd-dry-run", "responses")
+        elif ext:
+            if str(status) in ext["only"]:
+                raise AssertionError(
+                    f"{what}: status {status} answers only a dry run "
+                    f"({ext['parameter']}={ext['values'][0]}); body: {_snippet(body_bytes)}")
+            responses = {k: v for k, v in responses.items() if k not in ext["only"]}
 
     key = str(status)
     if key not in responses:
@@ -312,6 +345,20 @@ def check(method, path, status, headers, body_bytes):
         _record(method, template, status)
         return None
     mt_key = next(m for m in content if m.lower() == ctype)
+
+    if not _is_json(ctype):
+        # Text (the CRIU logs): no JSON to parse; it must not be empty.
+        if not body_bytes:
+            raise AssertionError(f"{what}: the {ctype} body is empty")
+        text = body_bytes.decode("utf-8", "replace")
+        media = content[mt_key]
+        if "schema" in media:
+            errs = schema_errors(f"{rpointer}/content/{_escape(mt_key)}/schema", text)
+            if errs:
+                raise AssertionError(f"{what}: the body does not match the schema of response "
+                                     f"{key} ({rpointer}): " + "; ".join(errs))
+        _record(method, template, status)
+        return text
 
     try:
         body = json.loads(body_bytes.decode("utf-8"))

@@ -129,8 +129,10 @@ def test_document_basics():
         ("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/engines"),
         ("POST", "/checkpoints"), ("GET", "/checkpoints"),
         ("GET", "/checkpoints/{id}"), ("DELETE", "/checkpoints/{id}"),
+        ("GET", "/checkpoints/{id}/log"),
         ("POST", "/restores"), ("GET", "/restores"),
         ("GET", "/restores/{id}"), ("DELETE", "/restores/{id}"),
+        ("GET", "/restores/{id}/log"),
     ])
     tags = {t["name"] for t in DOC["tags"]}
     for template, m, _, op in operations():
@@ -184,6 +186,8 @@ def test_errors_are_problems_and_codes_are_all_used():
                  for c, r in op["responses"].items()]
     for part in ("unknown_path", "unknown_method"):
         responses += [(part, r) for c, r in DOC["x-checkpointd-unrouted"][part].items()]
+    responses += [(f"{m} {t} dry-run {c}", r) for t, m, _, op in operations()
+                  for c, r in op.get("x-checkpointd-dry-run", {}).get("responses", {}).items()]
     for where, resp in responses:
         resp, pointer = oc._deref(resp, "")
         code = where.split()[-1]
@@ -294,29 +298,76 @@ def test_every_operation_has_an_example():
 
 
 def test_documented_answers_pass_the_checker():
-    """The examples, sent as answers, pass check(): checker and document agree."""
-    concrete = {"/checkpoints/{id}": "/checkpoints/" + CK, "/restores/{id}": "/restores/" + RS}
+    """The examples, sent as answers, pass check(): checker and document agree.
+    An operation's dry-run answers (x-checkpointd-dry-run) are sent to a dry run."""
+    concrete = {"/checkpoints/{id}": "/checkpoints/" + CK, "/restores/{id}": "/restores/" + RS,
+                "/checkpoints/{id}/log": f"/checkpoints/{CK}/log",
+                "/restores/{id}/log": f"/restores/{RS}/log"}
     n = 0
     for template, m, _, op in operations():
         path = concrete.get(template, template)
-        for code, resp in op["responses"].items():
-            resp, _ = oc._deref(resp, "")
-            headers = {}
-            for name, h in (resp.get("headers") or {}).items():
-                headers[name] = oc._deref(h, "")[0]["example"]
-            for mt, media in (resp.get("content") or {}).items():
-                values = [media["example"]] if "example" in media else []
-                values += [oc._deref(e, "")[0]["value"] for e in (media.get("examples") or {}).values()]
-                for value in values:
-                    if isinstance(value, dict) and "id" in value and "Location" in headers:
-                        headers["Location"] = f"{template}/{value['id']}"
-                    body = oc.DOC_BYTES if template == "/openapi.json" and code == "200" else b(value)
-                    oc.check(m.upper(), path, int(code), dict(headers, **{"Content-Type": mt}), body)
+        ext = op.get("x-checkpointd-dry-run")
+        sets = [(path, {c: r for c, r in op["responses"].items()
+                        if not ext or c not in ext["only"]})]
+        if ext:
+            sets.append((f"{path}?{ext['parameter']}={ext['values'][0]}", ext["responses"]))
+        for url, responses in sets:
+            for code, resp in responses.items():
+                resp, _ = oc._deref(resp, "")
+                headers = {}
+                for name, h in (resp.get("headers") or {}).items():
+                    headers[name] = oc._deref(h, "")[0]["example"]
+                for mt, media in (resp.get("content") or {}).items():
+                    values = [media["example"]] if "example" in media else []
+                    values += [oc._deref(e, "")[0]["value"]
+                               for e in (media.get("examples") or {}).values()]
+                    for value in values:
+                        if isinstance(value, dict) and "id" in value and "Location" in headers:
+                            headers["Location"] = f"{template}/{value['id']}"
+                        if template == "/openapi.json" and code == "200":
+                            body = oc.DOC_BYTES
+                        elif oc._is_json(mt):
+                            body = b(value)
+                        else:
+                            body = value.encode()
+                        got = oc.check(m.upper(), url, int(code),
+                                       dict(headers, **{"Content-Type": mt}), body)
+                        assert got == (DOC if body is oc.DOC_BYTES else value)
+                        n += 1
+                if not resp.get("content"):
+                    oc.check(m.upper(), url, int(code), headers, b"")
                     n += 1
-            if not resp.get("content"):
-                oc.check(m.upper(), path, int(code), headers, b"")
-                n += 1
-    assert n > 50
+    assert n > 100
+
+
+def problem_responses():
+    """(where, response) for every response of the document that answers problems:
+    the operations', their dry runs' and x-checkpointd-unrouted's."""
+    out = []
+    for t, m, _, op in operations():
+        out += [(f"{m.upper()} {t} {c}", r) for c, r in op["responses"].items()]
+        out += [(f"{m.upper()} {t} dry-run {c}", r)
+                for c, r in op.get("x-checkpointd-dry-run", {}).get("responses", {}).items()]
+    for part in ("unknown_path", "unknown_method"):
+        out += [(part, r) for r in DOC["x-checkpointd-unrouted"][part].values()]
+    for where, resp in out:
+        resp, _ = oc._deref(resp, "")
+        if "application/problem+json" in (resp.get("content") or {}):
+            yield where, resp["content"]["application/problem+json"]
+
+
+def test_every_error_code_has_an_example():
+    """Each code a problem response allows is shown by one of its examples."""
+    seen = 0
+    for where, media in problem_responses():
+        code = media["schema"]["properties"]["code"]
+        codes = set(code.get("enum", [code.get("const")]))
+        values = [media["example"]] if "example" in media else []
+        values += [oc._deref(e, "")[0]["value"] for e in (media.get("examples") or {}).values()]
+        assert codes <= {v["code"] for v in values}, \
+            f"{where}: no example of {sorted(codes - {v['code'] for v in values})}"
+        seen += len(codes)
+    assert seen > 100
 
 
 # ---------------------------------------------------------------- the checker
@@ -770,3 +821,331 @@ def test_restore_create_good_bodies(body):
 def test_restore_create_bad_bodies(body, message):
     errors = create_errors(body)
     assert errors and any(re.search(message, e) for e in errors), errors
+
+
+# ---------------------------------------------------------------- CRIU failures explained
+
+CRIU_CODES = ["criu_external_unix_socket", "criu_tcp_established", "criu_tcp_in_flight",
+              "criu_tty", "criu_file_locks", "criu_ghost_file", "criu_mount_missing",
+              "criu_mount_sharing", "criu_bad_root_mount", "criu_rootfs_changed",
+              "criu_too_old", "criu_kernel_feature", "criu_inotify", "criu_cgroup",
+              "criu_network_lock", "criu_failed"]
+LINE = ("Error (criu/sk-inet.c:200): inet: Connected TCP socket, "
+        "consider using --tcp-established option.")
+TAIL = "(00.012177) " + LINE + "\n(00.012503) Error (criu/cr-dump.c:2111): Dumping FAILED.\n"
+
+
+def diagnosed(code="criu_tcp_established", **changes):
+    err = {"code": code, "message": "docker checkpoint create: criu failed: type NOTIFY errno 0",
+           "hint": "close the connection first", "criu_line": LINE, "log_tail": TAIL}
+    err.update(changes)
+    return {k: v for k, v in err.items() if v is not None}
+
+
+def test_criu_codes_are_documented():
+    schemas = DOC["components"]["schemas"]
+    assert schemas["CriuFailureCode"]["enum"] == CRIU_CODES
+    codes = schemas["ProblemCode"]["enum"]
+    assert set(CRIU_CODES) <= set(codes) and "log_not_found" in codes
+    assert len(codes) == len(set(codes))
+    desc = schemas["ProblemCode"]["description"]
+    for code in CRIU_CODES:
+        # one line each: what it means; what helps
+        lines = [ln for ln in desc.splitlines() if ln.startswith(f"- `{code}`: ")]
+        assert len(lines) == 1 and ";" in lines[0], code
+    # a record's error.code stays a free string, but its description lists them
+    code = schemas["CheckpointError"]["properties"]["code"]
+    assert "enum" not in code and code["type"] == "string"
+    assert all(f"`{c}`" in code["description"] for c in CRIU_CODES)
+
+
+def test_failed_records_carry_their_diagnosis():
+    url = "/checkpoints/" + CK
+    for err in (diagnosed(), diagnosed("criu_failed", hint=None), diagnosed(log_tail=None),
+                diagnosed("criu_something_new"), diagnosed("checkpoint_failed", hint=None)):
+        body = oc.check("GET", url, 200, {**ETAG, **JSON}, b(record(status="failed", error=err)))
+        assert body["error"] == err
+    err = diagnosed("criu_mount_missing", criu_line="Error (criu/mount.c:2245): mnt: x")
+    oc.check("GET", "/restores/" + RS, 200, {**ETAG, **JSON},
+             b(restore(status="failed", error=err)))
+    page = {"items": [record(status="failed", error=diagnosed()), record()], "next_cursor": None}
+    oc.check("GET", "/checkpoints", 200, {**ETAG, **JSON}, b(page))
+
+
+@pytest.mark.parametrize("err", [
+    diagnosed(criu_line=12),
+    {**diagnosed(), "log_tail": None},
+    diagnosed(hint=["close it"]),
+    diagnosed(log="the whole log"),
+    diagnosed("CRIU-TTY"),
+    {k: v for k, v in diagnosed().items() if k != "message"},
+])
+def test_bad_diagnoses_fail(err):
+    for url, rec in (("/checkpoints/" + CK, record), ("/restores/" + RS, restore)):
+        fails("is not valid under any", "GET", url, 200, {**ETAG, **JSON},
+              b(rec(status="failed", error=err)))
+
+
+def criu_problem(code, record_id, **extra):
+    p = problem(502, code, id=record_id, hint="what helps", criu_line=LINE, log_tail=TAIL)
+    p.update(extra)
+    return {k: v for k, v in p.items() if v is not None}
+
+
+@pytest.mark.parametrize("code", CRIU_CODES)
+def test_criu_problems_of_wait_true(code):
+    oc.check("POST", "/checkpoints?wait=true", 502, PROBLEM, b(criu_problem(code, CK)))
+    oc.check("POST", "/restores?wait=1", 502, PROBLEM, b(criu_problem(code, RS)))
+    # criu_line and log_tail only when a log could be read
+    oc.check("POST", "/checkpoints?wait=true", 502, PROBLEM,
+             b(criu_problem(code, CK, criu_line=None, log_tail=None)))
+    # id (the failed record, of the collection asked) and hint are required
+    for url, rid in (("/checkpoints", CK), ("/restores", RS)):
+        fails("'hint' is a required property", "POST", url, 502, PROBLEM,
+              b(criu_problem(code, rid, hint=None)))
+        fails("'id' is a required property", "POST", url, 502, PROBLEM,
+              b(criu_problem(code, rid, id=None)))
+        fails("does not match|is not valid under any", "POST", url, 502, PROBLEM,
+              b(criu_problem(code, "x-1")))
+    fails("does not match", "POST", "/checkpoints", 502, PROBLEM, b(criu_problem(code, RS)))
+    fails("does not match", "POST", "/restores", 502, PROBLEM, b(criu_problem(code, CK)))
+    # a job failure is a 502, nothing else
+    fails("does not match the schema", "POST", "/checkpoints", 409, PROBLEM,
+          b(criu_problem(code, CK, status=409)))
+    fails("does not match the schema", "GET", "/checkpoints/" + CK, 404, PROBLEM,
+          b(problem(404, code, id=CK, hint="x")))
+    # and the Problem schema itself knows the code
+    assert oc.schema_errors("#/components/schemas/Problem", criu_problem(code, RS)) == []
+
+
+def test_criu_line_and_log_tail_only_on_job_failures():
+    oc.check("POST", "/checkpoints?wait=true", 502, PROBLEM,
+             b(problem(502, "checkpoint_failed", id=CK, criu_line=LINE, log_tail=TAIL)))
+    oc.check("POST", "/restores?wait=true", 502, PROBLEM,
+             b(problem(502, "restore_failed", id=RS, log_tail=TAIL)))
+    for extra in ({"criu_line": LINE}, {"log_tail": TAIL}):
+        fails("is not one of", "POST", "/checkpoints", 502, PROBLEM,
+              b(problem(502, "engine_error", **extra)))
+        fails("is not one of", "POST", "/restores", 502, PROBLEM,
+              b(problem(502, "not_ready", id=RS, **extra)))
+        fails("does not match the schema", "GET", "/checkpoints/" + CK, 404, PROBLEM,
+              b(problem(404, "checkpoint_not_found", **extra)))
+    fails("is not of type 'string'", "POST", "/checkpoints", 502, PROBLEM,
+          b(problem(502, "checkpoint_failed", id=CK, criu_line=["x"])))
+    fails("is not of type 'string'", "POST", "/restores", 502, PROBLEM,
+          b(criu_problem("criu_tty", RS, log_tail=7)))
+    fails("Additional properties", "POST", "/checkpoints", 502, PROBLEM,
+          b(criu_problem("criu_tty", CK, log="x")))
+
+
+# ---------------------------------------------------------------- CRIU logs
+
+LOG = (b"(00.000215) Version: 3.19 (gitid 0)\n"
+       b"(00.012177) " + LINE.encode() + b"\n"
+       b"(00.012503) Error (criu/cr-dump.c:2111): Dumping FAILED.\n")
+TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@pytest.mark.parametrize("url, template", [
+    (f"/checkpoints/{CK}/log", "/checkpoints/{id}/log"),
+    (f"/restores/{RS}/log", "/restores/{id}/log"),
+])
+def test_log_answers(url, template):
+    assert oc.match_path(url) == template
+    assert oc.check("GET", url, 200, {**ETAG, **TEXT}, LOG) == LOG.decode()
+    assert ("GET", template, 200) in oc.exercised()
+    oc.check("GET", url, 200, {**ETAG, "content-type": "Text/Plain"}, b"x")
+    # the text is not JSON, nor must it be valid UTF-8
+    assert oc.check("GET", url, 200, {**ETAG, **TEXT}, b"\xff\xfe log") == "\ufffd\ufffd log"
+    assert oc.check("HEAD", url, 200, {**ETAG, **TEXT}, b"") is None
+    oc.check("GET", url, 304, ETAG, b"")
+    oc.check("GET", url + "?x=1", 400, PROBLEM, b(problem(400, "invalid_parameter", parameter="x")))
+    oc.check("GET", url, 404, PROBLEM,
+             b(problem(404, "log_not_found", hint="it did not fail in CRIU")))
+    oc.check("GET", url, 500, PROBLEM, b(problem(500, "internal_error")))
+    oc.check("POST", url, 405, {"Allow": "GET, HEAD", **PROBLEM},
+             b(problem(405, "method_not_allowed")))
+    fails("the text/plain body is empty", "GET", url, 200, {**ETAG, **TEXT}, b"")
+    fails("HEAD answer must have no body", "HEAD", url, 200, {**ETAG, **TEXT}, LOG)
+    fails("ETag is missing", "GET", url, 200, TEXT, LOG)
+    fails("Content-Type is 'application/json'", "GET", url, 200, {**ETAG, **JSON}, b(LOG.decode()))
+    fails("Content-Type is None", "GET", url, 200, ETAG, LOG)
+    fails("must have no body", "GET", url, 304, ETAG, LOG)
+    fails("status 502 is not documented", "GET", url, 502, PROBLEM, b(problem(502, "engine_error")))
+    fails("Allow says", "POST", url, 405, {"Allow": "GET, HEAD, DELETE", **PROBLEM},
+          b(problem(405, "method_not_allowed")))
+    fails("matches no path", "GET", url + "s", 200, {**ETAG, **TEXT}, LOG)
+
+
+def test_log_not_found_codes():
+    ck, rs = f"/checkpoints/{CK}/log", f"/restores/{RS}/log"
+    oc.check("GET", ck, 404, PROBLEM, b(problem(404, "checkpoint_not_found", id=CK)))
+    oc.check("GET", rs, 404, PROBLEM, b(problem(404, "restore_not_found", id=RS)))
+    for url, code in ((ck, "restore_not_found"), (rs, "checkpoint_not_found")):
+        fails("does not match the schema", "GET", url, 404, PROBLEM, b(problem(404, code)))
+    fails("does not match the schema", "GET", ck, 404, PROBLEM, b(problem(404, "not_found")))
+    # log_not_found belongs to the log routes only
+    fails("does not match the schema", "GET", "/checkpoints/" + CK, 404, PROBLEM,
+          b(problem(404, "log_not_found")))
+    fails("does not match the schema", "GET", "/restores/" + RS, 404, PROBLEM,
+          b(problem(404, "log_not_found")))
+
+
+def test_log_routes_are_text_and_like_every_get():
+    for template in ("/checkpoints/{id}/log", "/restores/{id}/log"):
+        ok, _ = oc._deref(DOC["paths"][template]["get"]["responses"]["200"], "")
+        assert list(ok["content"]) == ["text/plain"], template
+        assert "charset=utf-8" in ok["description"], template
+        assert oc.resolve_pointer(ok["content"]["text/plain"]["schema"]["$ref"])["type"] == "string"
+
+
+# ---------------------------------------------------------------- pre-flight (dry run)
+
+FINDING_CODES = ["experimental_disabled", "container_not_running", "criu_external_unix_socket",
+                 "criu_tcp_established", "criu_tcp_in_flight", "criu_tty", "criu_file_locks",
+                 "criu_inotify", "criu_ghost_file", "bind_mount", "bind_mount_socket",
+                 "probe_failed"]
+
+
+def finding(code="criu_tcp_established", **changes):
+    f = {"code": code, "message": "process 1 (web) has an established TCP connection",
+         "hint": "close it first"}
+    f.update(changes)
+    return {k: v for k, v in f.items() if v is not None}
+
+
+def preflight(**changes):
+    p = {"ok": True, "container": {"id": "4b1d" + "0" * 60, "name": "counter"},
+         "engine": "default", "blockers": [], "warnings": []}
+    p.update(changes)
+    return p
+
+
+BLOCKED = preflight(ok=False, blockers=[finding()], warnings=[finding("bind_mount")])
+
+
+def test_dry_run_extension_is_consistent():
+    with_ext = [(t, m) for t, m, _, op in operations() if "x-checkpointd-dry-run" in op]
+    assert with_ext == [("/checkpoints", "post")]
+    op = DOC["paths"]["/checkpoints"]["post"]
+    ext = op["x-checkpointd-dry-run"]
+    assert ext["description"] and ext["parameter"] == "dry_run" and ext["values"] == ["true", "1"]
+    params = [oc._deref(p, "")[0] for p in op["parameters"]]
+    param = next(p for p in params if p["in"] == "query" and p["name"] == ext["parameter"])
+    wait = next(p for p in params if p["name"] == "wait")
+    assert param["schema"] == wait["schema"]  # the same values as wait
+    assert set(ext["values"]) <= set(param["schema"]["enum"])
+    # what only a dry run answers is documented with the operation too, the same
+    assert ext["only"] == ["200"]
+    for code in ext["only"]:
+        assert op["responses"][code] == ext["responses"][code]
+    assert set(ext["responses"]) <= set(op["responses"])
+    assert sorted(ext["responses"]) == ["200", "400", "404", "413", "415", "500", "502", "503"]
+    # a dry run answers no error a real checkpoint does not
+    for code, resp in ext["responses"].items():
+        resp, _ = oc._deref(resp, "")
+        real, _ = oc._deref(op["responses"][code], "")
+        if "application/problem+json" in resp.get("content", {}):
+            def codes(r):
+                return set(r["content"]["application/problem+json"]["schema"]["properties"]
+                           ["code"]["enum"])
+            assert codes(resp) <= codes(real), code
+    ok, _ = oc._deref(ext["responses"]["200"], "")
+    assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Preflight"}
+    # the request body is the same as a real checkpoint's
+    body = op["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/CheckpointCreate"}
+    finding_code = DOC["components"]["schemas"]["Finding"]["properties"]["code"]
+    assert finding_code["enum"] == FINDING_CODES
+    assert all(f"`{c}`" in finding_code["description"] for c in FINDING_CODES)
+
+
+@pytest.mark.parametrize("query", ["dry_run=true", "dry_run=1", "wait=true&dry_run=true",
+                                   "dry_run=1&wait=1", "dry_run=true&wait=false"])
+def test_preflight_answers(query):
+    url = "/checkpoints?" + query
+    for body in (preflight(), BLOCKED,
+                 preflight(warnings=[finding("probe_failed"), finding("bind_mount_socket")]),
+                 preflight(ok=False, blockers=[finding("container_not_running"),
+                                               finding("experimental_disabled")])):
+        assert oc.check("POST", url, 200, JSON, b(body)) == body
+    assert ("POST", "/checkpoints", 200) in oc.exercised()
+    # a dry run makes no record: no 201, no 202
+    fails("status 201 is not documented", "POST", url, 201,
+          {"Location": "/checkpoints/" + CK, **JSON}, b(record()))
+    fails("status 202 is not documented", "POST", url, 202,
+          {"Location": "/checkpoints/" + CK, **JSON}, b(record(status="pending")))
+    # a stopped container and an engine without experimental features are blockers
+    fails("status 409 is not documented", "POST", url, 409, PROBLEM,
+          b(problem(409, "container_not_running", field="container")))
+    fails("does not match the schema", "POST", url, 503, PROBLEM,
+          b(problem(503, "experimental_disabled", hint="turn them on")))
+    oc.check("POST", url, 503, PROBLEM, b(problem(503, "shutting_down")))
+    # no job, so no job failure
+    fails("does not match the schema", "POST", url, 502, PROBLEM,
+          b(problem(502, "checkpoint_failed", id=CK)))
+    fails("does not match the schema", "POST", url, 502, PROBLEM,
+          b(criu_problem("criu_tty", CK)))
+    for code in ("engine_unreachable", "engine_error"):
+        oc.check("POST", url, 502, PROBLEM, b(problem(502, code)))
+    for code in ("engine_not_found", "container_not_found"):
+        oc.check("POST", url, 404, PROBLEM, b(problem(404, code, field="x")))
+    oc.check("POST", url, 400, PROBLEM, b(problem(400, "missing_field", field="container")))
+    oc.check("POST", url, 413, PROBLEM, b(problem(413, "payload_too_large")))
+    oc.check("POST", url, 415, PROBLEM, b(problem(415, "unsupported_media_type")))
+    oc.check("POST", url, 500, PROBLEM, b(problem(500, "internal_error")))
+
+
+@pytest.mark.parametrize("url", ["/checkpoints", "/checkpoints?dry_run=false",
+                                 "/checkpoints?dry_run=0", "/checkpoints?wait=true",
+                                 "/checkpoints?dry_run=yes", "/checkpoints?dry_run=",
+                                 "/checkpoints?dryrun=true"])
+def test_only_a_dry_run_answers_200(url):
+    fails("status 200 answers only a dry run", "POST", url, 200, JSON, b(preflight()))
+    # and a real checkpoint keeps its own answers
+    oc.check("POST", url, 202, {"Location": "/checkpoints/" + CK, **JSON},
+             b(record(status="pending")))
+    oc.check("POST", url, 409, PROBLEM, b(problem(409, "container_not_running")))
+    oc.check("POST", url, 503, PROBLEM, b(problem(503, "experimental_disabled", hint="x")))
+    oc.check("POST", url, 400, PROBLEM, b(problem(400, "invalid_parameter", parameter="dry_run")))
+
+
+def test_dry_run_is_for_checkpoints_only():
+    fails("status 200 is not documented", "POST", "/restores?dry_run=true", 200, JSON,
+          b(preflight()))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"ok": True, "blockers": [finding()]}, "is too long|expected at most"),
+    ({"ok": False}, "is too short|should be non-empty"),
+    ({"ok": "true"}, "is not of type 'boolean'"),
+    ({"ok": None}, "is not of type 'boolean'"),
+    ({"container": None}, "is not of type 'object'"),
+    ({"container": {"id": "", "name": "counter"}}, "is too short|should be non-empty"),
+    ({"container": {"id": "4b1d"}}, "'name' is a required property"),
+    ({"container": {"id": "4b1d", "name": "c", "image": "x"}}, "Additional properties"),
+    ({"engine": ""}, "is too short|should be non-empty"),
+    ({"engine": None}, "is not of type 'string'"),
+    ({"warnings": None}, "is not of type 'array'"),
+    ({"blockers": {}}, "is not of type 'array'"),
+    ({"warnings": [finding("criu_magic")]}, "'criu_magic' is not one of"),
+    ({"warnings": [finding("criu_cgroup")]}, "'criu_cgroup' is not one of"),
+    ({"warnings": [finding(hint=None)]}, "'hint' is a required property"),
+    ({"warnings": [finding(message=None)]}, "'message' is a required property"),
+    ({"warnings": [finding(code=None)]}, "'code' is a required property"),
+    ({"warnings": [finding(hint=1)]}, "is not of type 'string'"),
+    ({"warnings": [finding(severity="high")]}, "Additional properties"),
+    ({"ok": False, "blockers": [finding("probe_failed")]}, "should not be valid|is not allowed"),
+    ({"warnings": [finding("container_not_running")]}, "should not be valid|is not allowed"),
+    ({"warnings": [finding("experimental_disabled")]}, "should not be valid|is not allowed"),
+    ({"id": CK}, "Additional properties"),
+])
+def test_bad_preflights_fail(change, message):
+    fails(message, "POST", "/checkpoints?dry_run=true", 200, JSON, b(preflight(**change)))
+
+
+@pytest.mark.parametrize("key", ["ok", "container", "engine", "blockers", "warnings"])
+def test_preflight_keys_are_required(key):
+    body = preflight()
+    del body[key]
+    fails(f"'{key}' is a required property", "POST", "/checkpoints?dry_run=1", 200, JSON, b(body))

@@ -32,8 +32,8 @@ def test_readme_examples_run(engine, docker, tmp_path):
         assert clone and clone["State"]["Running"] is True
         assert "304" in out.stdout
     finally:
+        svc.close()
         _, cs = docker.call("GET", '/containers/json?all=1&filters={"label":["io.checkpointd.restore"]}')
         for c in cs:
             docker.call("DELETE", f"/containers/{c['Id']}?force=1", ok=None)
         docker.call("DELETE", "/containers/demo?force=1", ok=None)
-        svc.close()
