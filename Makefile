@@ -26,6 +26,8 @@ LIBS       := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS    += -fsanitize=$(SANITIZE)
+# tests that measure memory know the sanitizers' shadow memory is there
+export CHECKPOINTD_SANITIZED := 1
 endif
 
 LIB_SRC    := $(sort $(shell find src -name '*.c' ! -name main.c ! -path 'src/probe/*'))

@@ -31,16 +31,23 @@ static const char usage[] =
 	"\n"
 	"  --listen ADDR:PORT   where to serve HTTP (default 127.0.0.1:8780)\n"
 	"  --data-dir DIR       where checkpointd.db lives (default /var/lib/checkpointd)\n"
-	"  --engine NAME=URL    a Docker Engine, tcp://HOST:PORT or unix:///PATH;\n"
-	"                       repeatable (default: 'default' from DOCKER_HOST,\n"
-	"                       else tcp://127.0.0.1:2375)\n"
+	"  --engine NAME=URL[,tls=DIR]\n"
+	"                       a Docker Engine, tcp://HOST:PORT, https://HOST:PORT\n"
+	"                       or unix:///PATH; repeatable.  tls=DIR: TLS with the\n"
+	"                       certificate folder DIR (ca.pem, cert.pem, key.pem,\n"
+	"                       as the docker CLI's); the engine's certificate is\n"
+	"                       always verified.  Default: 'default' from DOCKER_HOST\n"
+	"                       (else tcp://127.0.0.1:2375), with TLS from\n"
+	"                       DOCKER_CERT_PATH (else ~/.docker) when\n"
+	"                       DOCKER_TLS_VERIFY is set (port 2376 then)\n"
 	"  --threads N          HTTP worker threads (default 4)\n"
 	"  --workers N          job worker threads (default 4)\n"
 	"  --help, --version\n"
 	"\n"
 	"Each option may also come from the environment: CHECKPOINTD_LISTEN,\n"
-	"CHECKPOINTD_DATA_DIR, CHECKPOINTD_ENGINE (several NAME=URL separated by\n"
-	"commas), CHECKPOINTD_THREADS, CHECKPOINTD_WORKERS.  Flags win.\n";
+	"CHECKPOINTD_DATA_DIR, CHECKPOINTD_ENGINE (several NAME=URL[,tls=DIR]\n"
+	"separated by spaces, semicolons or commas), CHECKPOINTD_THREADS,\n"
+	"CHECKPOINTD_WORKERS.  Flags win.\n";
 
 struct config {
 	const char *listen;
@@ -62,6 +69,73 @@ static int add_engine_spec(struct config *cfg, const char *spec)
 		return -1;
 	cfg->nengines++;
 	return 0;
+}
+
+/* Splits CHECKPOINTD_ENGINE into specs: on spaces and semicolons, and on a
+ * comma when what follows is a new NAME=URL ("a=tcp://h:1,b=tcp://h:2"), not
+ * an option of the spec before it ("a=tcp://h:1,tls=/certs"). */
+static int add_engine_specs(struct config *cfg, const char *list)
+{
+	char *copy = strdup(list), *chunk, *piece, *save = NULL, *save2 = NULL;
+	char spec[4096] = "";
+	int rc = -1;
+
+	if (!copy)
+		return -1;
+	for (chunk = strtok_r(copy, " \t\n;", &save); chunk;
+	     chunk = strtok_r(NULL, " \t\n;", &save)) {
+		for (piece = strtok_r(chunk, ",", &save2); piece;
+		     piece = strtok_r(NULL, ",", &save2)) {
+			int option = strncmp(piece, "tls=", 4) == 0 || !strchr(piece, '=');
+
+			if (spec[0] && !option) {
+				if (add_engine_spec(cfg, spec))
+					goto out;
+				spec[0] = '\0';
+			}
+			if (strlen(spec) + strlen(piece) + 2 > sizeof(spec)) {
+				fprintf(stderr, "checkpointd: CHECKPOINTD_ENGINE: '%s' is too long\n",
+					piece);
+				goto out;
+			}
+			if (spec[0])
+				strcat(spec, ",");
+			strcat(spec, piece);
+		}
+		if (spec[0] && add_engine_spec(cfg, spec))
+			goto out;
+		spec[0] = '\0';
+	}
+	rc = 0;
+out:
+	free(copy);
+	return rc;
+}
+
+/* The docker CLI's engine: DOCKER_HOST, and TLS with DOCKER_CERT_PATH (else
+ * ~/.docker) when DOCKER_TLS_VERIFY is set and not empty. */
+static int add_default_engine(struct config *cfg)
+{
+	const char *host = getenv("DOCKER_HOST"), *verify = getenv("DOCKER_TLS_VERIFY");
+	const char *certs = getenv("DOCKER_CERT_PATH"), *home = getenv("HOME");
+	int tls = verify && *verify;
+	char spec[4200];
+	int n;
+
+	if (!host || !*host)
+		host = tls ? "tcp://127.0.0.1:2376" : "tcp://127.0.0.1:2375";
+	if (!tls)
+		n = snprintf(spec, sizeof(spec), "default=%s", host);
+	else if (certs && *certs)
+		n = snprintf(spec, sizeof(spec), "default=%s,tls=%s", host, certs);
+	else
+		n = snprintf(spec, sizeof(spec), "default=%s,tls=%s/.docker", host,
+			     home && *home ? home : "");
+	if (n < 0 || (size_t)n >= sizeof(spec)) {
+		fprintf(stderr, "checkpointd: DOCKER_HOST or DOCKER_CERT_PATH too long\n");
+		return -1;
+	}
+	return add_engine_spec(cfg, spec);
 }
 
 static int parse_count(const char *what, const char *s, unsigned *out)
@@ -130,25 +204,11 @@ static int parse_config(int argc, char **argv, struct config *cfg)
 	if (!cfg->workers && (env = getenv("CHECKPOINTD_WORKERS")) && *env &&
 	    parse_count("CHECKPOINTD_WORKERS", env, &cfg->workers))
 		return -1;
-	if (!cfg->nengines && (env = getenv("CHECKPOINTD_ENGINE")) && *env) {
-		char *copy = strdup(env), *tok, *save = NULL;
-
-		for (tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
-			if (add_engine_spec(cfg, tok)) {
-				free(copy);
-				return -1;
-			}
-		free(copy);
-	}
-	if (!cfg->nengines) {
-		char spec[600];
-
-		env = getenv("DOCKER_HOST");
-		snprintf(spec, sizeof(spec), "default=%s",
-			 env && *env ? env : "tcp://127.0.0.1:2375");
-		if (add_engine_spec(cfg, spec))
-			return -1;
-	}
+	if (!cfg->nengines && (env = getenv("CHECKPOINTD_ENGINE")) && *env &&
+	    add_engine_specs(cfg, env))
+		return -1;
+	if (!cfg->nengines && add_default_engine(cfg))
+		return -1;
 	if (!cfg->listen)
 		cfg->listen = "127.0.0.1:8780";
 	if (!cfg->data_dir)
@@ -160,19 +220,32 @@ static int parse_config(int argc, char **argv, struct config *cfg)
 	return 0;
 }
 
-/* Creates the engines named by "NAME=URL" specs; names must be unique. */
+/* Creates the engines named by "NAME=URL[,tls=DIR]" specs (DIR is the rest
+ * of the spec, commas included); names must be unique. */
 static int make_engines(struct config *cfg, struct engine **engines)
 {
-	char err[300];
+	char err[1200];
 	int i, k;
 
 	for (i = 0; i < cfg->nengines; i++) {
 		char *eq = strchr(cfg->engine_spec[i], '=');
+		char *opt, *tls_dir = NULL;
 
 		if (!eq || eq == cfg->engine_spec[i] || eq - cfg->engine_spec[i] > 63) {
-			fprintf(stderr, "checkpointd: --engine wants NAME=URL, not '%s'\n",
+			fprintf(stderr, "checkpointd: --engine wants NAME=URL[,tls=DIR], not '%s'\n",
 				cfg->engine_spec[i]);
 			return -1;
+		}
+		opt = strchr(eq + 1, ',');
+		if (opt) {
+			if (strncmp(opt + 1, "tls=", 4) != 0 || !opt[5]) {
+				fprintf(stderr,
+					"checkpointd: engine '%s': after the URL only ',tls=DIR' may "
+					"follow, not ',%s'\n", cfg->engine_spec[i], opt + 1);
+				return -1;
+			}
+			*opt = '\0';
+			tls_dir = opt + 5;
 		}
 		*eq = '\0';
 		for (k = 0; k < i; k++)
@@ -181,7 +254,7 @@ static int make_engines(struct config *cfg, struct engine **engines)
 					cfg->engine_spec[i]);
 				return -1;
 			}
-		engines[i] = engine_new(cfg->engine_spec[i], eq + 1, err, sizeof(err));
+		engines[i] = engine_new(cfg->engine_spec[i], eq + 1, tls_dir, err, sizeof(err));
 		if (!engines[i]) {
 			fprintf(stderr, "checkpointd: %s\n", err);
 			return -1;
@@ -280,9 +353,10 @@ out:
 		log_line("stopped (jobs left running)");
 		_exit(rc);
 	}
-	jobs_free(jobs);
-	for (i = 0; i < cfg.nengines; i++)
-		engine_free(engines[i]);
+	jobs_free(jobs); /* frees the engines it took over */
+	if (!jobs)
+		for (i = 0; i < cfg.nengines; i++)
+			engine_free(engines[i]);
 	store_close(st);
 	for (i = 0; i < cfg.nengines; i++)
 		free(cfg.engine_spec[i]);

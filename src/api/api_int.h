@@ -72,11 +72,20 @@ void api_error_add_diagnosis(struct json_object *err, struct store *st, const ch
  * diagnoses first (st NULL) and api_list_finish() adds them after. */
 struct api_list {
 	struct json_object *items;   /* the answer's array */
-	struct json_object *failed;  /* records whose error needs a diagnosis */
+	void (*complete)(struct json_object *record, struct api *api);
 };
-void api_list_init(struct api_list *l);
+void api_list_init(struct api_list *l, void (*complete)(struct json_object *, struct api *));
 void api_list_add(struct api_list *l, struct json_object *record);
-void api_list_finish(struct api_list *l, struct store *st);
+void api_list_finish(struct api_list *l, struct api *api);
+
+/* Fill in what a rendered record needs the store or the running jobs for:
+ * a failed one's diagnosis, a checkpoint's copies, a transfer's progress. */
+void api_checkpoint_complete(struct json_object *record, struct api *api);
+void api_restore_complete(struct json_object *record, struct api *api);
+
+/* {phase, bytes_done, bytes_total} of job id while it moves bytes, else
+ * NULL.  New reference. */
+struct json_object *api_progress_json(struct api *api, const char *job_id);
 
 /* Answers a failed job's record as a problem (?wait=true), carrying the
  * record's id and its diagnosis. */
@@ -115,6 +124,9 @@ struct json_object *api_restore_json(const struct store_restore *rs, struct stor
 /* Handlers. */
 void api_health(struct http_request *req, void *app);
 void api_engines_list(struct http_request *req, void *app);
+void api_engines_get(struct http_request *req, void *app);
+void api_engines_create(struct http_request *req, void *app);
+void api_engines_delete(struct http_request *req, void *app);
 void api_openapi(struct http_request *req, void *app);
 void api_checkpoints_create(struct http_request *req, void *app);
 void api_checkpoints_list(struct http_request *req, void *app);
@@ -125,6 +137,7 @@ void api_restores_list(struct http_request *req, void *app);
 void api_restores_get(struct http_request *req, void *app);
 void api_restores_delete(struct http_request *req, void *app);
 void api_checkpoints_log(struct http_request *req, void *app);
+void api_checkpoints_copy(struct http_request *req, void *app);
 void api_restores_log(struct http_request *req, void *app);
 
 #endif

@@ -84,6 +84,7 @@ struct json_object *api_checkpoint_json(const struct store_checkpoint *ck, struc
 	json_object_object_add(o, "updated_at", jtime(ck->updated_at));
 	json_object_object_add(o, "error", api_error_json(st, ck->id, ck->status == STORE_FAILED,
 							   ck->error_code, ck->error_message));
+	json_object_object_add(o, "copies", json_object_new_array());
 	return o;
 }
 
@@ -117,7 +118,8 @@ static void reply_record(struct http_request *req, struct api *api, const char *
 	}
 	snprintf(loc, sizeof(loc), "/checkpoints/%s", ck.id);
 	http_reply_header(req, "Location", loc);
-	o = api_checkpoint_json(&ck, jobs_store(api->jobs));
+	o = api_checkpoint_json(&ck, NULL);
+	api_checkpoint_complete(o, api);
 	http_reply_json(req, status, o);
 	json_object_put(o);
 out:
@@ -242,7 +244,8 @@ void api_checkpoints_get(struct http_request *req, void *app)
 		else if (r != STORE_OK)
 			http_reply_error(req, 500, "internal_error", "%s", store_last_error());
 		else {
-			struct json_object *o = api_checkpoint_json(&ck, jobs_store(api->jobs));
+			struct json_object *o = api_checkpoint_json(&ck, NULL);
+	api_checkpoint_complete(o, api);
 
 			http_reply_json(req, 200, o);
 			json_object_put(o);
@@ -297,15 +300,14 @@ void api_checkpoints_list(struct http_request *req, void *app)
 	f.container = lp.container;
 	f.engine = lp.engine;
 	f.updated_since = lp.updated_since;
-	api_list_init(&list);
+	api_list_init(&list, api_checkpoint_complete);
 	items = list.items;
 	if (store_checkpoint_list(jobs_store(api->jobs), &f, list_add, &list, &next) != STORE_OK) {
-		api_list_finish(&list, jobs_store(api->jobs));
 		json_object_put(items);
 		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
 		return;
 	}
-	api_list_finish(&list, jobs_store(api->jobs));
+	api_list_finish(&list, api);
 	o = json_object_new_object();
 	json_object_object_add(o, "items", items);
 	snprintf(cur, sizeof(cur), "%lld", (long long)next);
@@ -334,4 +336,78 @@ void api_checkpoints_log(struct http_request *req, void *app)
 	else
 		api_reply_log(req, jobs_store(api->jobs), id);
 	store_checkpoint_release(&ck);
+}
+
+static int valid_engine_ref(const char *s)
+{
+	return api_valid_docker_name(s) || (s[0] && !s[1] && isalnum((unsigned char)s[0]));
+}
+
+static const struct api_field copy_fields[] = {
+	{"engine", API_STRING, 1, 1, 63, valid_engine_ref, "an engine name"},
+};
+
+static void reply_copied(struct http_request *req, struct api *api, const char *job_id)
+{
+	struct store_copy c;
+	char id[40], detail[700];
+	const char *at = strchr(job_id, '@');
+
+	snprintf(id, sizeof(id), "%.*s", (int)(at - job_id), job_id);
+	if (store_copy_get(jobs_store(api->jobs), id, at + 1, &c) != STORE_OK) {
+		http_reply_error(req, 500, "internal_error", "the copy of '%s' vanished", id);
+		return;
+	}
+	if (c.status == STORE_FAILED) {
+		struct http_problem p = {.status = 502, .code = "transfer_failed", .detail = detail,
+					 .id = id};
+
+		snprintf(detail, sizeof(detail), "the copy to engine '%s' failed: %s", at + 1,
+			 c.error_message);
+		http_reply_problem(req, &p);
+		return;
+	}
+	if (c.status != STORE_READY) {
+		struct http_problem p = {
+			.status = 503, .code = "shutting_down", .id = id,
+			.detail = "the service is stopping before the copy finished",
+			.hint = "GET the checkpoint later: the copy will show failed",
+		};
+		http_reply_problem(req, &p);
+		return;
+	}
+	reply_record(req, api, id, 201, 0);
+}
+
+/* POST /checkpoints/{id}/copies: place the checkpoint on another engine. */
+void api_checkpoints_copy(struct http_request *req, void *app)
+{
+	static const char *const params[] = {"wait", NULL};
+	struct api *api = app;
+	const char *id = http_request_param(req, "id");
+	struct json_object *body = NULL;
+	struct jobs_error err;
+	char job[160];
+	int wait = 0;
+
+	if (api_check_query(req, params) || api_query_bool(req, "wait", &wait))
+		return;
+	if (!api_valid_record_id(id, "ck-")) {
+		http_reply_error(req, 404, "checkpoint_not_found", "no checkpoint '%s'", id);
+		return;
+	}
+	if (http_server_stopping(api->server)) {
+		http_reply_error(req, 503, "shutting_down", "the service is stopping");
+		return;
+	}
+	if (api_read_body(req, copy_fields, sizeof(copy_fields) / sizeof(copy_fields[0]), &body))
+		return;
+	if (jobs_copy_begin(api->jobs, id, api_str(body, "engine"), job, sizeof(job), &err)) {
+		api_reply_jobs_error(req, &err, NULL);
+	} else if (!wait) {
+		reply_record(req, api, id, 202, 0);
+	} else {
+		api_wait_for_job(req, api, job, reply_copied);
+	}
+	json_object_put(body);
 }

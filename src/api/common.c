@@ -29,8 +29,10 @@ static const struct {
 	{"checkpoint_busy", 409},
 	{"checkpoint_not_ready", 409},
 	{"container_running", 409},
-	{"engine_mismatch", 409},
 	{"restore_busy", 409},
+	{"engine_busy", 409},
+	{"copy_exists", 409},
+	{"transfer_failed", 502},
 	{"restore_not_found", 404},
 	{"log_not_found", 404},
 	{"restore_failed", 502},
@@ -68,6 +70,7 @@ void api_reply_jobs_error(struct http_request *req, const struct jobs_error *err
 		.detail = err->message,
 		.hint = err->hint[0] ? err->hint : NULL,
 		.id = id,
+		.field = err->field[0] ? err->field : NULL,
 	};
 
 	http_reply_problem(req, &p);
@@ -304,7 +307,7 @@ struct waiter {
 	struct http_request *req;
 	struct api *api;
 	api_reply_fn reply;
-	char id[40];
+	char id[128];
 };
 
 static void on_job_done(void *arg)
@@ -439,34 +442,112 @@ void api_error_add_diagnosis(struct json_object *err, struct store *st, const ch
 	}
 }
 
-void api_list_init(struct api_list *l)
+void api_list_init(struct api_list *l, void (*complete)(struct json_object *, struct api *))
 {
 	l->items = json_object_new_array();
-	l->failed = json_object_new_array();
+	l->complete = complete;
 }
 
 void api_list_add(struct api_list *l, struct json_object *record)
 {
-	struct json_object *err;
-
 	json_object_array_add(l->items, record);
-	if (json_object_object_get_ex(record, "error", &err) && err)
-		json_object_array_add(l->failed, json_object_get(record));
 }
 
-void api_list_finish(struct api_list *l, struct store *st)
+void api_list_finish(struct api_list *l, struct api *api)
 {
-	size_t i, n = json_object_array_length(l->failed);
+	size_t i, n = json_object_array_length(l->items);
 
-	for (i = 0; i < n; i++) {
-		struct json_object *rec = json_object_array_get_idx(l->failed, i), *err, *id;
+	for (i = 0; i < n; i++)
+		l->complete(json_object_array_get_idx(l->items, i), api);
+}
 
-		if (json_object_object_get_ex(rec, "error", &err) &&
-		    json_object_object_get_ex(rec, "id", &id))
-			api_error_add_diagnosis(err, st, json_object_get_string(id));
+struct json_object *api_progress_json(struct api *api, const char *job_id)
+{
+	struct jobs_progress p;
+	struct json_object *o;
+
+	if (!jobs_progress_get(api->jobs, job_id, &p))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "phase", json_object_new_string(p.phase));
+	json_object_object_add(o, "bytes_done", json_object_new_int64((int64_t)p.bytes_done));
+	json_object_object_add(o, "bytes_total", json_object_new_int64((int64_t)p.bytes_total));
+	return o;
+}
+
+/* Adds the diagnosis of a failed record (its "error" is an object). */
+static void complete_error(struct json_object *record, struct api *api)
+{
+	struct json_object *err, *id;
+
+	if (json_object_object_get_ex(record, "error", &err) && err &&
+	    json_object_object_get_ex(record, "id", &id))
+		api_error_add_diagnosis(err, jobs_store(api->jobs), json_object_get_string(id));
+}
+
+struct copies_ctx {
+	struct json_object *list;
+	struct store_copy items[JOBS_MAX_ENGINES];
+	int n;
+};
+
+static int collect_copy(void *arg, const struct store_copy *c)
+{
+	struct copies_ctx *cc = arg;
+
+	if (cc->n < JOBS_MAX_ENGINES)
+		cc->items[cc->n++] = *c;
+	return 0;
+}
+
+void api_checkpoint_complete(struct json_object *record, struct api *api)
+{
+	struct copies_ctx *cc = calloc(1, sizeof(*cc));
+	struct json_object *id, *copies = json_object_new_array();
+	char job[160];
+	int i;
+
+	complete_error(record, api);
+	if (cc && json_object_object_get_ex(record, "id", &id) &&
+	    store_copy_list(jobs_store(api->jobs), json_object_get_string(id), collect_copy, cc) ==
+		    STORE_OK) {
+		for (i = 0; i < cc->n; i++) {
+			struct store_copy *c = &cc->items[i];
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "engine", json_object_new_string(c->engine));
+			json_object_object_add(o, "status",
+					       json_object_new_string(store_status_name(c->status)));
+			json_object_object_add(o, "directory", c->directory[0] ?
+					       json_object_new_string(c->directory) : NULL);
+			json_object_object_add(o, "bytes", c->bytes == STORE_UNSET ? NULL :
+					       json_object_new_int64(c->bytes));
+			json_object_object_add(o, "error", c->status == STORE_FAILED ?
+					       json_object_new_string(c->error_message[0] ?
+								      c->error_message : "failed") :
+					       NULL);
+			snprintf(job, sizeof(job), "%s@%s", c->checkpoint_id, c->engine);
+			json_object_object_add(o, "progress",
+					       c->status == STORE_PENDING || c->status == STORE_RUNNING ?
+					       api_progress_json(api, job) : NULL);
+			json_object_array_add(copies, o);
+		}
 	}
-	json_object_put(l->failed);
-	l->failed = NULL;
+	free(cc);
+	json_object_object_add(record, "copies", copies);
+}
+
+void api_restore_complete(struct json_object *record, struct api *api)
+{
+	struct json_object *id, *status;
+
+	complete_error(record, api);
+	if (json_object_object_get_ex(record, "id", &id) &&
+	    json_object_object_get_ex(record, "status", &status) &&
+	    (strcmp(json_object_get_string(status), "pending") == 0 ||
+	     strcmp(json_object_get_string(status), "running") == 0))
+		json_object_object_add(record, "progress",
+				       api_progress_json(api, json_object_get_string(id)));
 }
 
 void api_reply_failed_record(struct http_request *req, struct store *st, const char *id,

@@ -173,6 +173,7 @@ struct json_object *api_restore_json(const struct store_restore *rs, struct stor
 	json_object_object_add(o, "updated_at", jtime(rs->updated_at));
 	json_object_object_add(o, "error", api_error_json(st, rs->id, rs->status == STORE_FAILED,
 							   rs->error_code, rs->error_message));
+	json_object_object_add(o, "progress", NULL);
 	return o;
 }
 
@@ -206,7 +207,8 @@ static void reply_record(struct http_request *req, struct api *api, const char *
 	}
 	snprintf(loc, sizeof(loc), "/restores/%s", rs.id);
 	http_reply_header(req, "Location", loc);
-	o = api_restore_json(&rs, jobs_store(api->jobs));
+	o = api_restore_json(&rs, NULL);
+	api_restore_complete(o, api);
 	http_reply_json(req, status, o);
 	json_object_put(o);
 out:
@@ -296,7 +298,8 @@ void api_restores_get(struct http_request *req, void *app)
 	} else if (r != STORE_OK) {
 		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
 	} else {
-		struct json_object *o = api_restore_json(&rs, jobs_store(api->jobs));
+		struct json_object *o = api_restore_json(&rs, NULL);
+	api_restore_complete(o, api);
 
 		http_reply_json(req, 200, o);
 		json_object_put(o);
@@ -359,15 +362,14 @@ void api_restores_list(struct http_request *req, void *app)
 	f.engine = lp.engine;
 	f.updated_since = lp.updated_since;
 	f.checkpoint = ck;
-	api_list_init(&list);
+	api_list_init(&list, api_restore_complete);
 	items = list.items;
 	if (store_restore_list(jobs_store(api->jobs), &f, list_add, &list, &next) != STORE_OK) {
-		api_list_finish(&list, jobs_store(api->jobs));
 		json_object_put(items);
 		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
 		return;
 	}
-	api_list_finish(&list, jobs_store(api->jobs));
+	api_list_finish(&list, api);
 	o = json_object_new_object();
 	json_object_object_add(o, "items", items);
 	snprintf(cur, sizeof(cur), "%lld", (long long)next);

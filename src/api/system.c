@@ -18,7 +18,8 @@ void api_health(struct http_request *req, void *app)
 	struct api *api = app;
 	struct json_object *o, *engines, *down;
 	struct engine_info info;
-	int i, n = jobs_engine_count(api->jobs);
+	struct engine *list[JOBS_MAX_ENGINES];
+	int i, n = jobs_engines(api->jobs, list, JOBS_MAX_ENGINES);
 
 	if (api_check_query(req, no_params))
 		return;
@@ -26,7 +27,7 @@ void api_health(struct http_request *req, void *app)
 	engines = json_object_new_array();
 	down = json_object_new_array();
 	for (i = 0; i < n; i++) {
-		struct engine *e = jobs_engine_at(api->jobs, i);
+		struct engine *e = list[i];
 		struct json_object *x = json_object_new_object();
 
 		engine_info_get(e, &info);
@@ -41,54 +42,6 @@ void api_health(struct http_request *req, void *app)
 	json_object_object_add(o, "version", json_object_new_string(CHECKPOINTD_VERSION));
 	json_object_object_add(o, "engines", engines);
 	json_object_object_add(o, "unreachable", down);
-	http_reply_json(req, 200, o);
-	json_object_put(o);
-}
-
-static struct json_object *str_or_null(const char *s)
-{
-	return s[0] ? json_object_new_string(s) : NULL;
-}
-
-void api_engines_list(struct http_request *req, void *app)
-{
-	struct api *api = app;
-	struct json_object *o, *items;
-	struct engine_info info;
-	char when[40];
-	int i, n = jobs_engine_count(api->jobs);
-
-	if (api_check_query(req, no_params))
-		return;
-	items = json_object_new_array();
-	for (i = 0; i < n; i++) {
-		struct engine *e = jobs_engine_at(api->jobs, i);
-		struct json_object *x = json_object_new_object();
-
-		engine_info_get(e, &info);
-		json_object_object_add(x, "name", json_object_new_string(engine_name(e)));
-		json_object_object_add(x, "url", json_object_new_string(engine_url(e)));
-		json_object_object_add(x, "reachable", json_object_new_boolean(info.reachable));
-		json_object_object_add(x, "docker_version", str_or_null(info.docker_version));
-		json_object_object_add(x, "api_version", str_or_null(info.api_version));
-		json_object_object_add(x, "experimental", info.experimental < 0 ? NULL :
-				       json_object_new_boolean(info.experimental));
-		json_object_object_add(x, "root_dir", str_or_null(info.root_dir));
-		json_object_object_add(x, "warning", str_or_null(info.warning));
-		json_object_object_add(x, "error", str_or_null(info.error));
-		{
-			int64_t leaked = 0, restores = 0;
-
-			store_engine_leak_get(jobs_store(api->jobs), engine_name(e), &leaked, &restores);
-			json_object_object_add(x, "leaked_bytes", json_object_new_int64(leaked));
-			json_object_object_add(x, "leaked_restores", json_object_new_int64(restores));
-		}
-		clock_format_rfc3339(info.checked_at, when, sizeof(when));
-		json_object_object_add(x, "checked_at", json_object_new_string(when));
-		json_object_array_add(items, x);
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "items", items);
 	http_reply_json(req, 200, o);
 	json_object_put(o);
 }
@@ -111,11 +64,15 @@ static const struct http_route routes[] = {
 	{"GET", "/health", api_health, 0},
 	{"GET", "/openapi.json", api_openapi, 0},
 	{"GET", "/engines", api_engines_list, 0},
+	{"POST", "/engines", api_engines_create, HTTP_ROUTE_JSON_BODY},
+	{"GET", "/engines/{name}", api_engines_get, 0},
+	{"DELETE", "/engines/{name}", api_engines_delete, 0},
 	{"GET", "/checkpoints", api_checkpoints_list, 0},
 	{"POST", "/checkpoints", api_checkpoints_create, HTTP_ROUTE_JSON_BODY},
 	{"GET", "/checkpoints/{id}", api_checkpoints_get, 0},
 	{"DELETE", "/checkpoints/{id}", api_checkpoints_delete, 0},
 	{"GET", "/checkpoints/{id}/log", api_checkpoints_log, 0},
+	{"POST", "/checkpoints/{id}/copies", api_checkpoints_copy, HTTP_ROUTE_JSON_BODY},
 	{"GET", "/restores", api_restores_list, 0},
 	{"POST", "/restores", api_restores_create, HTTP_ROUTE_JSON_BODY},
 	{"GET", "/restores/{id}", api_restores_get, 0},

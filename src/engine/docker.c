@@ -12,6 +12,7 @@
 #include "clock.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,21 +25,48 @@
 struct engine {
 	char name[64];
 	char url[512];
-	char base[512];         /* "http://host:port" */
+	char base[512];         /* "http://host:port" or "https://host:port" */
 	char unix_path[256];    /* "" unless a unix socket */
+	int tls;                /* 1: https, peer and host verified */
+	char tls_dir[512];      /* "" or the folder of the three below */
+	char ca[600];           /* tls_dir/ca.pem: the only CA trusted */
+	char cert[600];         /* tls_dir/cert.pem: our client certificate */
+	char key[600];          /* tls_dir/key.pem */
 	pthread_mutex_t lock;   /* guards pool and info */
 	CURL *pool[POOL_MAX];
 	int npool;
 	struct engine_info info;
 };
 
-struct engine *engine_new(const char *name, const char *url, char *err, size_t errlen)
+/* Sets path to dir/file when that file can be read; else a reason in err. */
+static int tls_file(const char *name, const char *dir, const char *file, char *path,
+		    size_t pathlen, char *err, size_t errlen)
+{
+	FILE *f;
+
+	snprintf(path, pathlen, "%s/%s", dir, file);
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "engine '%s': cannot read the TLS file '%s': %s", name, path,
+			 strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+struct engine *engine_new(const char *name, const char *url, const char *tls_dir, char *err,
+			  size_t errlen)
 {
 	struct engine *e;
 	const char *rest;
+	size_t n;
 
-	if (strlen(name) >= sizeof(e->name) || strlen(url) >= 256) {
-		snprintf(err, errlen, "engine name or URL too long");
+	if (tls_dir && !*tls_dir)
+		tls_dir = NULL;
+	if (strlen(name) >= sizeof(e->name) || strlen(url) >= 256 ||
+	    (tls_dir && strlen(tls_dir) >= 400)) {
+		snprintf(err, errlen, "engine name, URL or TLS folder too long");
 		return NULL;
 	}
 	e = calloc(1, sizeof(*e));
@@ -48,16 +76,43 @@ struct engine *engine_new(const char *name, const char *url, char *err, size_t e
 	}
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	snprintf(e->url, sizeof(e->url), "%s", url);
-	if (strncmp(url, "tcp://", 6) == 0 || strncmp(url, "http://", 7) == 0) {
-		rest = url + (url[0] == 't' ? 6 : 7);
+	if (strncmp(url, "tcp://", 6) == 0 || strncmp(url, "http://", 7) == 0 ||
+	    strncmp(url, "https://", 8) == 0) {
+		rest = strstr(url, "://") + 3;
 		if (!*rest || strchr(rest, '/') || !strchr(rest, ':'))
 			goto bad;
-		snprintf(e->base, sizeof(e->base), "http://%s", rest);
+		if (url[0] == 'h' && url[4] == ':' && tls_dir) {
+			snprintf(err, errlen,
+				 "engine '%s': '%s' is plain HTTP but a TLS folder is given: use "
+				 "https:// or tcp://", name, url);
+			free(e);
+			return NULL;
+		}
+		e->tls = tls_dir || url[4] == 's';
+		snprintf(e->base, sizeof(e->base), "%s://%s", e->tls ? "https" : "http", rest);
 	} else if (strncmp(url, "unix://", 7) == 0 && url[7] == '/') {
+		if (tls_dir) {
+			snprintf(err, errlen, "engine '%s': TLS is for tcp:// engines, not '%s'",
+				 name, url);
+			free(e);
+			return NULL;
+		}
 		snprintf(e->unix_path, sizeof(e->unix_path), "%s", url + 7);
 		snprintf(e->base, sizeof(e->base), "http://localhost");
 	} else {
 		goto bad;
+	}
+	if (tls_dir) {
+		snprintf(e->tls_dir, sizeof(e->tls_dir), "%s", tls_dir);
+		n = strlen(e->tls_dir);
+		while (n > 1 && e->tls_dir[n - 1] == '/')
+			e->tls_dir[--n] = '\0';
+		if (tls_file(name, e->tls_dir, "ca.pem", e->ca, sizeof(e->ca), err, errlen) ||
+		    tls_file(name, e->tls_dir, "cert.pem", e->cert, sizeof(e->cert), err, errlen) ||
+		    tls_file(name, e->tls_dir, "key.pem", e->key, sizeof(e->key), err, errlen)) {
+			free(e);
+			return NULL;
+		}
 	}
 	pthread_mutex_init(&e->lock, NULL);
 	e->info.experimental = -1;
@@ -65,7 +120,8 @@ struct engine *engine_new(const char *name, const char *url, char *err, size_t e
 	return e;
 bad:
 	snprintf(err, errlen,
-		 "engine URL '%s' is not tcp://HOST:PORT, http://HOST:PORT or unix:///PATH", url);
+		 "engine URL '%s' is not tcp://HOST:PORT, http://HOST:PORT, https://HOST:PORT "
+		 "or unix:///PATH", url);
 	free(e);
 	return NULL;
 }
@@ -90,6 +146,16 @@ const char *engine_name(const struct engine *e)
 const char *engine_url(const struct engine *e)
 {
 	return e->url;
+}
+
+int engine_tls(const struct engine *e)
+{
+	return e->tls;
+}
+
+const char *engine_tls_dir(const struct engine *e)
+{
+	return e->tls_dir[0] ? e->tls_dir : NULL;
 }
 
 const char *engine_result_name(enum engine_result r)
@@ -143,6 +209,8 @@ struct call {
 	const char *body;       /* JSON (or body_type), or NULL */
 	size_t body_len;        /* 0: strlen(body) */
 	const char *body_type;  /* NULL: application/json */
+	curl_read_callback upload_fn; /* a streamed body (chunked), instead of body */
+	void *upload_arg;
 	long timeout_ms;        /* 0: none (streams: a low-speed limit instead) */
 	engine_stream_fn stream;/* 2xx bodies go here when set */
 	void *arg;
@@ -187,9 +255,111 @@ static void error_from_reply(const struct buf *reply, long status, struct engine
 	json_object_put(o);
 }
 
+/* 1 when h's connection was opened for this call, completed its TLS
+ * handshake and broke within a second of it before any answer: with TLS 1.3
+ * the engine checks our client certificate only after the handshake, and its
+ * refusal often reaches us as a reset connection, not as its alert. */
+static int tls_dropped_after_handshake(CURL *h)
+{
+	curl_off_t app = 0, total = 0;
+	long connects = 0, header_bytes = 0;
+
+	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+	curl_easy_getinfo(h, CURLINFO_HEADER_SIZE, &header_bytes);
+	curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &app);
+	curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total);
+	return connects > 0 && header_bytes == 0 && app > 0 && total - app < 1000000;
+}
+
+/* Explains a TLS failure of a call on h as "TLS: URL: what failed (curl's
+ * words)" in msg; 0 when cc is not about TLS.  detail is libcurl's error
+ * buffer.  Users see this text in GET /engines and in 502s, so it names the
+ * file or the setting to fix. */
+static int tls_failure(const struct engine *e, CURL *h, CURLcode cc, const char *detail,
+		       char *msg, size_t msglen)
+{
+	char what[1400];
+	int alert = strstr(detail, "alert") != NULL;
+	int cert_alert = alert && (strstr(detail, "certificate") || strstr(detail, "unknown ca"));
+	int not_tls = strstr(detail, "wrong version number") ||
+		      strstr(detail, "packet length too long");
+
+	if (!e->tls)
+		return 0;
+	if (!alert && (cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR) &&
+	    tls_dropped_after_handshake(h)) {
+		alert = cert_alert = 1;
+		detail = "the connection was reset after the handshake";
+	}
+	switch (cc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+		if (strstr(detail, "subject name") || strstr(detail, "host name"))
+			snprintf(what, sizeof(what),
+				 "the engine's certificate is not made out to the host in the URL");
+		else if (strstr(detail, "expired") || strstr(detail, "not yet valid"))
+			snprintf(what, sizeof(what), "the engine's certificate is out of its dates");
+		else if (e->tls_dir[0])
+			snprintf(what, sizeof(what), "the engine's certificate is not signed by %s",
+				 e->ca);
+		else
+			snprintf(what, sizeof(what),
+				 "the engine's certificate is not signed by a CA this system trusts "
+				 "(give the engine's certificate folder: ,tls=DIR)");
+		break;
+	case CURLE_SSL_CACERT_BADFILE:
+		snprintf(what, sizeof(what), "cannot load the CA certificate %s", e->ca);
+		break;
+	case CURLE_SSL_CERTPROBLEM:
+		snprintf(what, sizeof(what), "cannot load the client certificate %s or its key %s",
+			 e->cert, e->key);
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_SSL_CLIENTCERT:
+		if (not_tls)
+			snprintf(what, sizeof(what),
+				 "the engine does not speak TLS on this port (plain HTTP: use tcp:// "
+				 "without tls=)");
+		else if ((cert_alert || cc == CURLE_SSL_CLIENTCERT) && e->tls_dir[0])
+			snprintf(what, sizeof(what),
+				 "the engine refused the client certificate %s (not signed by a CA "
+				 "it trusts?)", e->cert);
+		else if (cert_alert || cc == CURLE_SSL_CLIENTCERT)
+			snprintf(what, sizeof(what),
+				 "the engine refused the connection: it wants a client certificate "
+				 "(give its certificate folder: ,tls=DIR)");
+		else if (alert)
+			snprintf(what, sizeof(what), "the engine broke off the TLS session");
+		else if (cc == CURLE_SSL_CONNECT_ERROR)
+			snprintf(what, sizeof(what), "the handshake failed");
+		else
+			return 0;
+		break;
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+		snprintf(what, sizeof(what), "%s", curl_easy_strerror(cc));
+		break;
+	default:
+		return 0;
+	}
+	snprintf(msg, msglen, "TLS: %s: %s (%s)", e->url, what,
+		 detail[0] ? detail : curl_easy_strerror(cc));
+	return 1;
+}
+
+/* Go's TLS server answers a plain-HTTP request with this 400. */
+#define PLAIN_HTTP_ON_TLS_PORT "Client sent an HTTP request to an HTTPS server"
+
 static enum engine_result call_run(struct engine *e, struct call *c, struct engine_error *err)
 {
-	char url[2048];
+	char url[2048], detail[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL;
 	enum engine_result r;
 	CURLcode cc;
@@ -206,6 +376,17 @@ static enum engine_result call_run(struct engine *e, struct call *c, struct engi
 	curl_easy_setopt(c->h, CURLOPT_URL, url);
 	if (e->unix_path[0])
 		curl_easy_setopt(c->h, CURLOPT_UNIX_SOCKET_PATH, e->unix_path);
+	if (e->tls) {
+		/* never relaxed: a wrong certificate fails the call */
+		curl_easy_setopt(c->h, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(c->h, CURLOPT_SSL_VERIFYHOST, 2L);
+		if (e->tls_dir[0]) {
+			curl_easy_setopt(c->h, CURLOPT_CAINFO, e->ca);
+			curl_easy_setopt(c->h, CURLOPT_SSLCERT, e->cert);
+			curl_easy_setopt(c->h, CURLOPT_SSLKEY, e->key);
+		}
+	}
+	curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, detail);
 	curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
 	curl_easy_setopt(c->h, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -217,7 +398,15 @@ static enum engine_result call_run(struct engine *e, struct call *c, struct engi
 	}
 	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
-	if (strcmp(c->method, "POST") == 0 || strcmp(c->method, "PUT") == 0) {
+	if (c->upload_fn) {
+		/* a body of unknown length, sent chunked as it comes */
+		curl_easy_setopt(c->h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c->h, CURLOPT_READFUNCTION, c->upload_fn);
+		curl_easy_setopt(c->h, CURLOPT_READDATA, c->upload_arg);
+		if (strcmp(c->method, "PUT") != 0)
+			curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, c->method);
+		hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
+	} else if (strcmp(c->method, "POST") == 0 || strcmp(c->method, "PUT") == 0) {
 		size_t n = c->body ? (c->body_len ? c->body_len : strlen(c->body)) : 0;
 
 		curl_easy_setopt(c->h, CURLOPT_POST, 1L);
@@ -228,7 +417,7 @@ static enum engine_result call_run(struct engine *e, struct call *c, struct engi
 	} else if (strcmp(c->method, "GET") != 0) {
 		curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, c->method);
 	}
-	if (c->body && c->body_type) {
+	if ((c->body || c->upload_fn) && c->body_type) {
 		char ct[128];
 
 		snprintf(ct, sizeof(ct), "Content-Type: %s", c->body_type);
@@ -242,6 +431,7 @@ static enum engine_result call_run(struct engine *e, struct call *c, struct engi
 	cc = curl_easy_perform(c->h);
 	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(hdrs);
 	if (cc != CURLE_OK) {
 		err->http_status = status;
@@ -253,6 +443,8 @@ static enum engine_result call_run(struct engine *e, struct call *c, struct engi
 				 "the engine's reply to %s %s is larger than %u bytes",
 				 c->method, c->path, BUF_LIMIT_ENGINE_REPLY);
 			r = ENGINE_BAD_REPLY;
+		} else if (tls_failure(e, c->h, cc, detail, err->message, sizeof(err->message))) {
+			r = ENGINE_UNREACHABLE;
 		} else {
 			snprintf(err->message, sizeof(err->message), "%s %s: %s", c->method,
 				 url, curl_easy_strerror(cc));
@@ -267,6 +459,13 @@ static enum engine_result call_run(struct engine *e, struct call *c, struct engi
 	c->h = NULL;
 	if (status >= 200 && status < 300)
 		return ENGINE_OK;
+	if (!e->tls && status == 400 && strstr(buf_str(&c->reply), PLAIN_HTTP_ON_TLS_PORT)) {
+		err->http_status = 0;
+		snprintf(err->message, sizeof(err->message),
+			 "TLS: %s: the engine speaks TLS on this port: give its certificate folder "
+			 "(--engine %s=https://HOST:PORT,tls=DIR)", e->url, e->name);
+		return ENGINE_UNREACHABLE;
+	}
 	error_from_reply(&c->reply, status, err);
 	if (status == 404)
 		return ENGINE_NOT_FOUND;
@@ -352,6 +551,8 @@ void engine_probe(struct engine *e)
 		snprintf(in.api_version, sizeof(in.api_version), "%s", s);
 	if ((s = jstr(info, "DockerRootDir")))
 		snprintf(in.root_dir, sizeof(in.root_dir), "%s", s);
+	if ((s = jstr(info, "ID")))
+		snprintf(in.engine_id, sizeof(in.engine_id), "%s", s);
 	if (json_object_object_get_ex(info, "ExperimentalBuild", &v))
 		in.experimental = json_object_get_boolean(v) ? 1 : 0;
 	if ((s = engine_version_warning(in.docker_version)))
@@ -735,4 +936,164 @@ int engine_demux_feed(struct engine_demux *d, const char *data, size_t len,
 		len -= k;
 	}
 	return 0;
+}
+
+/* --- piping one engine's answer into another engine's request */
+
+/* The bounded buffer between the two transfers: the download fills it, the
+ * upload drains it; whichever side fails stops the other. */
+#define PIPE_SIZE (1u << 20)
+
+struct pipe {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char *ring;
+	size_t head, len;      /* read position, bytes held */
+	int eof;               /* the download ended (well or not) */
+	int down_failed;       /* ... and failed */
+	int up_done;           /* the upload ended: stop downloading */
+	uint64_t moved;
+	void (*progress)(void *arg, uint64_t bytes);
+	void *arg;
+	/* the download side */
+	struct engine *src;
+	const char *src_path;
+	enum engine_result down_result;
+	struct engine_error down_err;
+};
+
+static int pipe_push(void *arg, const char *data, size_t len)
+{
+	struct pipe *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	while (len) {
+		size_t room, tail, k;
+
+		while (p->len == PIPE_SIZE && !p->up_done)
+			pthread_cond_wait(&p->cond, &p->lock);
+		if (p->up_done) {
+			pthread_mutex_unlock(&p->lock);
+			return 1; /* the upload is gone: stop reading */
+		}
+		room = PIPE_SIZE - p->len;
+		tail = (p->head + p->len) % PIPE_SIZE;
+		k = len < room ? len : room;
+		if (k > PIPE_SIZE - tail)
+			k = PIPE_SIZE - tail;
+		memcpy(p->ring + tail, data, k);
+		p->len += k;
+		data += k;
+		len -= k;
+		pthread_cond_broadcast(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+static size_t pipe_pull(char *out, size_t size, size_t n, void *arg)
+{
+	struct pipe *p = arg;
+	size_t want = size * n, k;
+
+	pthread_mutex_lock(&p->lock);
+	while (p->len == 0 && !p->eof)
+		pthread_cond_wait(&p->cond, &p->lock);
+	if (p->len == 0) {
+		int failed = p->down_failed;
+
+		pthread_mutex_unlock(&p->lock);
+		return failed ? CURL_READFUNC_ABORT : 0; /* 0: the body is complete */
+	}
+	k = want < p->len ? want : p->len;
+	if (k > PIPE_SIZE - p->head)
+		k = PIPE_SIZE - p->head;
+	memcpy(out, p->ring + p->head, k);
+	p->head = (p->head + k) % PIPE_SIZE;
+	p->len -= k;
+	p->moved += k;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	if (p->progress)
+		p->progress(p->arg, p->moved);
+	return k;
+}
+
+static void *pipe_download(void *arg)
+{
+	struct pipe *p = arg;
+	struct call c = {.method = "GET", .path = p->src_path, .stream = pipe_push, .arg = p};
+
+	p->down_result = call_run(p->src, &c, &p->down_err);
+	buf_release(&c.reply);
+	pthread_mutex_lock(&p->lock);
+	p->eof = 1;
+	p->down_failed = p->down_result != ENGINE_OK;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+enum engine_result engine_pipe(struct engine *src, const char *src_path, struct engine *dst,
+			       const char *dst_method, const char *dst_path,
+			       const char *content_type,
+			       void (*progress)(void *arg, uint64_t bytes), void *arg,
+			       uint64_t *moved, struct engine_error *err)
+{
+	struct pipe p;
+	struct call up = {.method = dst_method, .path = dst_path, .body_type = content_type,
+			  .upload_fn = pipe_pull, .timeout_ms = 0};
+	pthread_t t;
+	enum engine_result r;
+
+	memset(&p, 0, sizeof(p));
+	*moved = 0;
+	p.ring = malloc(PIPE_SIZE);
+	if (!p.ring) {
+		err->http_status = 0;
+		snprintf(err->message, sizeof(err->message), "out of memory");
+		return ENGINE_FAILED;
+	}
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.cond, NULL);
+	p.src = src;
+	p.src_path = src_path;
+	p.progress = progress;
+	p.arg = arg;
+	up.upload_arg = &p;
+	if (pthread_create(&t, NULL, pipe_download, &p)) {
+		free(p.ring);
+		err->http_status = 0;
+		snprintf(err->message, sizeof(err->message), "cannot start the download thread");
+		return ENGINE_FAILED;
+	}
+	r = call_run(dst, &up, err);
+	pthread_mutex_lock(&p.lock);
+	p.up_done = 1;
+	pthread_cond_broadcast(&p.cond);
+	pthread_mutex_unlock(&p.lock);
+	pthread_join(t, NULL);
+	buf_release(&up.reply);
+	if (p.down_result != ENGINE_OK && p.down_result != ENGINE_ABORTED) {
+		/* the source failed: that is the cause, whatever the target said */
+		snprintf(err->message, sizeof(err->message), "reading %s from engine '%s': %s",
+			 src_path, engine_name(src), p.down_err.message);
+		err->http_status = p.down_err.http_status;
+		r = p.down_result;
+	} else if (r == ENGINE_OK && p.down_result != ENGINE_OK) {
+		snprintf(err->message, sizeof(err->message), "reading %s from engine '%s' stopped early",
+			 src_path, engine_name(src));
+		r = ENGINE_FAILED;
+	} else if (r != ENGINE_OK) {
+		char msg[sizeof(err->message)];
+
+		snprintf(msg, sizeof(msg), "writing %s to engine '%s': %s", dst_path, engine_name(dst),
+			 err->message);
+		snprintf(err->message, sizeof(err->message), "%s", msg);
+	}
+	*moved = p.moved;
+	pthread_cond_destroy(&p.cond);
+	pthread_mutex_destroy(&p.lock);
+	free(p.ring);
+	return r;
 }

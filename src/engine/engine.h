@@ -28,7 +28,8 @@ enum engine_result {
 	ENGINE_REFUSED,       /* other 4xx: the engine refused the request */
 	ENGINE_NOT_SUPPORTED, /* 501: e.g. checkpoints without experimental */
 	ENGINE_FAILED,        /* 5xx: the engine failed doing it */
-	ENGINE_UNREACHABLE,   /* no answer: connection refused, timeout, ... */
+	ENGINE_UNREACHABLE,   /* no answer: connection refused, timeout, a TLS
+			       * failure (message "TLS: URL: ..."), ... */
 	ENGINE_BAD_REPLY,     /* an answer we cannot read */
 	ENGINE_ABORTED        /* the caller's stream callback stopped it */
 };
@@ -45,19 +46,38 @@ struct engine_info {
 	char api_version[16];     /* "1.41" */
 	int experimental;         /* -1 unknown, 0 off, 1 on */
 	char root_dir[512];       /* DockerRootDir on the engine host */
+	char engine_id[128];      /* the daemon's own ID (/info "ID"): two names
+				   * for one daemon have the same */
 	char warning[256];        /* "" or a known problem with this version */
 	char error[512];          /* "" or why it is unreachable */
 	int64_t checked_at;       /* ms since the epoch */
 };
 
-/* Creates an engine client for url: "tcp://HOST:PORT", "http://HOST:PORT"
- * or "unix:///path/to/docker.sock".  Does not connect.  NULL and a reason in
- * err when the URL is not one of those. */
-struct engine *engine_new(const char *name, const char *url, char *err, size_t errlen);
+/* Creates an engine client for url: "tcp://HOST:PORT", "http://HOST:PORT",
+ * "https://HOST:PORT" or "unix:///path/to/docker.sock".  Does not connect.
+ *
+ * tls_dir (NULL or "": none) is a certificate folder in the docker CLI's
+ * layout: ca.pem (the only CA trusted for the engine's certificate),
+ * cert.pem and key.pem (our client certificate).  With it, tcp:// and
+ * https:// URLs speak TLS; http:// and unix:// are refused.  An https:// URL
+ * without it is TLS with the system's CAs and no client certificate.  The
+ * engine's certificate and host name are always verified.
+ *
+ * NULL and a reason in err when the URL is not one of those or a file of
+ * tls_dir cannot be read.  Strings are copied. */
+struct engine *engine_new(const char *name, const char *url,
+			  const char *tls_dir, /* NULL: plain (unless https://) */
+			  char *err, size_t errlen);
 void engine_free(struct engine *e);
 
 const char *engine_name(const struct engine *e);
 const char *engine_url(const struct engine *e);
+
+/* 1 when calls go over TLS. */
+int engine_tls(const struct engine *e);
+
+/* The certificate folder given to engine_new(), NULL when none. */
+const char *engine_tls_dir(const struct engine *e);
 
 /* Asks the engine what it is (GET /version and /info), with short
  * timeouts, and keeps the answer for engine_info_get(). */
@@ -175,6 +195,17 @@ enum engine_result engine_checkpoint_create(struct engine *e, const char *id,
 enum engine_result engine_checkpoint_delete(struct engine *e, const char *id,
 					    const char *name, const char *dir,
 					    struct engine_error *err);
+
+/* Streams the answer to GET src_path on src into a dst_method dst_path
+ * request on dst (a chunked body of content_type), through a bounded
+ * buffer: never the whole body in memory.  progress(arg, bytes) (optional)
+ * is called as bytes pass; *moved gets the total.  Whichever side fails
+ * stops the other; the result and err say which and why. */
+enum engine_result engine_pipe(struct engine *src, const char *src_path, struct engine *dst,
+			       const char *dst_method, const char *dst_path,
+			       const char *content_type,
+			       void (*progress)(void *arg, uint64_t bytes), void *arg,
+			       uint64_t *moved, struct engine_error *err);
 
 /* Human text for a result, e.g. "engine unreachable". */
 const char *engine_result_name(enum engine_result r);

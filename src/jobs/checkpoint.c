@@ -431,6 +431,53 @@ out:
 
 /* --- delete */
 
+struct copy_list {
+	struct store_copy items[JOBS_MAX_ENGINES];
+	int n;
+};
+
+static int collect_copy(void *arg, const struct store_copy *c)
+{
+	struct copy_list *l = arg;
+
+	if (l->n < JOBS_MAX_ENGINES)
+		l->items[l->n++] = *c;
+	return 0;
+}
+
+/* Removes the checkpoint's copies on other engines (files, and the image
+ * unless still used there) and their records.  -1 with err when one cannot
+ * be removed: the checkpoint's record then stays, so nothing is lost track
+ * of. */
+static int remove_copies(struct jobs *j, const struct store_checkpoint *ck,
+			 struct copy_list *l, struct jobs_error *err)
+{
+	struct engine_info info;
+	struct engine_error ee;
+	int i;
+
+	for (i = 0; i < l->n; i++) {
+		struct store_copy *c = &l->items[i];
+		struct engine *e = jobs_engine_find(j, c->engine);
+
+		if (c->status == STORE_READY || c->directory[0]) {
+			if (!e) {
+				jobs_fail(err, "engine_not_found",
+					  "a copy of '%s' is on engine '%s', which is not configured",
+					  ck->id, c->engine);
+				return -1;
+			}
+			if (jobs_engine_ready(e, &info, 0, err))
+				return -1;
+			if (remove_files(e, info.root_dir, ck->id, ck->image_id, NULL, err))
+				return -1;
+			engine_image_remove(e, ck->image_id, &ee);
+		}
+		store_copy_delete(jobs_store(j), ck->id, c->engine);
+	}
+	return 0;
+}
+
 int jobs_checkpoint_delete(struct jobs *j, const char *id, struct jobs_error *err)
 {
 	struct store_checkpoint ck;
@@ -439,7 +486,8 @@ int jobs_checkpoint_delete(struct jobs *j, const char *id, struct jobs_error *er
 	struct engine_error ee;
 	enum store_result sr;
 	enum engine_result r;
-	int rc = -1, active = 0;
+	struct copy_list *copies = NULL;
+	int rc = -1, active = 0, i;
 
 	store_checkpoint_init(&ck);
 	sr = store_checkpoint_get(jobs_store(j), id, &ck);
@@ -466,6 +514,21 @@ int jobs_checkpoint_delete(struct jobs *j, const char *id, struct jobs_error *er
 		snprintf(err->hint, sizeof(err->hint), "wait until they are ready or failed");
 		goto out;
 	}
+	copies = calloc(1, sizeof(*copies));
+	if (!copies || store_copy_list(jobs_store(j), id, collect_copy, copies) != STORE_OK) {
+		jobs_fail(err, "internal_error", "reading the copies of '%s'", id);
+		goto out;
+	}
+	for (i = 0; i < copies->n; i++)
+		if (copies->items[i].status == STORE_PENDING ||
+		    copies->items[i].status == STORE_RUNNING) {
+			jobs_fail(err, "checkpoint_busy", "checkpoint '%s' is being copied to engine '%s'",
+				  id, copies->items[i].engine);
+			snprintf(err->hint, sizeof(err->hint), "wait until the copy is ready or failed");
+			goto out;
+		}
+	if (remove_copies(j, &ck, copies, err))
+		goto out;
 	if (ck.directory[0] || ck.image_id[0]) {
 		e = jobs_engine_find(j, ck.engine);
 		if (!e) {
@@ -508,6 +571,7 @@ int jobs_checkpoint_delete(struct jobs *j, const char *id, struct jobs_error *er
 	log_line("checkpoint %s: deleted", id);
 	rc = 0;
 out:
+	free(copies);
 	store_checkpoint_release(&ck);
 	return rc;
 }

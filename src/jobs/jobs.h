@@ -16,6 +16,7 @@
 #define CHECKPOINTD_JOBS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct engine;
 struct store;
@@ -29,12 +30,16 @@ struct jobs_error {
 	char message[2048];  /* what happened, naming the object */
 	char hint[512];      /* what to do, or "" */
 	int diagnosed;       /* a diagnosis (CRIU's log explained) was kept */
+	char field[64];      /* with invalid_field: which request field */
 };
 
-/* Starts workers threads over the given engines (the array and the engines
- * are borrowed and must outlive the jobs) and store.  Probes every engine
- * once before returning, then again every probe_interval_ms in the
- * background. */
+#define JOBS_MAX_ENGINES 64
+
+/* Starts workers threads over the store and the engines: the seed engines
+ * (from flags; taken over: jobs_free() frees them) are written to the store,
+ * and engines the store holds from earlier POST /engines are added too.
+ * Probes every engine once before returning, then again every
+ * probe_interval_ms in the background.  NULL when a seed cannot be stored. */
 struct jobs *jobs_start(struct store *st, struct engine **engines, int nengines,
 			unsigned workers, int probe_interval_ms);
 
@@ -48,11 +53,23 @@ void jobs_free(struct jobs *j);
 
 /* --- engines */
 
-int jobs_engine_count(const struct jobs *j);
-struct engine *jobs_engine_at(const struct jobs *j, int i);
+/* Copies up to max engine pointers into out, in the order they were added;
+ * returns how many.  Engines stay valid until jobs_free(). */
+int jobs_engines(struct jobs *j, struct engine **out, int max);
 /* The engine called name; NULL name means the default one ("default", or
  * the only engine).  NULL when there is none. */
-struct engine *jobs_engine_find(const struct jobs *j, const char *name);
+struct engine *jobs_engine_find(struct jobs *j, const char *name);
+
+/* Adds an engine (POST /engines): checks the URL and TLS folder, keeps it
+ * in the store, probes it.  *out gets it.  Returns 0, or -1 with err:
+ * invalid_field (bad URL or folder; hint names the field), name_conflict,
+ * internal_error. */
+int jobs_engine_add(struct jobs *j, const char *name, const char *url, const char *tls_dir,
+		    struct engine **out, struct jobs_error *err);
+
+/* Removes an engine that holds no checkpoint, copy or running job.
+ * Returns 0, or -1 with err: engine_not_found, engine_busy, internal_error. */
+int jobs_engine_remove(struct jobs *j, const char *name, struct jobs_error *err);
 
 /* --- checkpoints */
 
@@ -125,11 +142,20 @@ struct jobs_restore_request {
  * in_place), inserts the pending record into *out (init'ed by the caller,
  * who releases it) and queues the job.  Returns 0, or -1 with err:
  * checkpoint_not_found, checkpoint_not_ready, engine_not_found,
- * engine_mismatch, engine_unreachable, experimental_disabled,
+ * invalid_field (in_place on another engine), engine_unreachable, experimental_disabled,
  * container_not_found, container_running, name_conflict, shutting_down,
  * internal_error. */
 int jobs_restore_begin(struct jobs *j, const struct jobs_restore_request *rq,
 		       struct store_restore *out, struct jobs_error *err);
+
+/* Places checkpoint id (image and files) on engine ahead of time, so that
+ * restores there need no transfer.  Records the copy (pending) and queues
+ * the job; *job_id gets its id for jobs_when_done().  Returns 0, or -1 with
+ * err: checkpoint_not_found, checkpoint_not_ready, engine_not_found,
+ * copy_exists, engine_unreachable, experimental_disabled, shutting_down,
+ * internal_error. */
+int jobs_copy_begin(struct jobs *j, const char *id, const char *engine, char *job_id,
+		    size_t job_id_len, struct jobs_error *err);
 
 /* Removes the restore's container from its engine (forced) and the
  * record.  Returns 0, or -1 with err: restore_not_found, restore_busy,
@@ -142,6 +168,15 @@ int jobs_restore_delete(struct jobs *j, const char *id, struct jobs_error *err);
  * finished (or at jobs_drain()).  Returns 0 when registered, or 1 when no
  * such job is running (it has finished already: fn is not called). */
 int jobs_when_done(struct jobs *j, const char *id, void (*fn)(void *arg), void *arg);
+
+/* The progress of job id's transfer: 1 and *out filled while it moves
+ * bytes between engines, else 0. */
+struct jobs_progress {
+	char phase[16];
+	uint64_t bytes_done;
+	uint64_t bytes_total;
+};
+int jobs_progress_get(struct jobs *j, const char *id, struct jobs_progress *out);
 
 /* Whether a job for record id is queued or running. */
 int jobs_is_active(struct jobs *j, const char *id);

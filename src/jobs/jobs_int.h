@@ -7,10 +7,13 @@
 #include "jobs/jobs.h"
 #include "engine/engine.h"
 
+#include <stdint.h>
+
 #include <pthread.h>
 #include <stdarg.h>
 
 struct job;
+struct store_checkpoint;
 typedef void (*job_run_fn)(struct jobs *j, struct job *job);
 
 struct job_waiter {
@@ -20,8 +23,12 @@ struct job_waiter {
 };
 
 struct job {
-	char id[40];
+	char id[128];               /* record id, or "<ck id>@<engine>" for a copy */
 	struct engine *engine;
+	struct engine *engine2;    /* a second engine a transfer uses, or NULL */
+	char phase[16];            /* progress of a transfer: "" when none */
+	uint64_t bytes_done;
+	uint64_t bytes_total;
 	job_run_fn run;
 	int running;               /* picked by a worker */
 	struct job_waiter *waiters;
@@ -30,8 +37,13 @@ struct job {
 
 struct jobs {
 	struct store *store;
-	struct engine **engines;
+	pthread_rwlock_t engines_lock; /* guards engines/nengines */
+	struct engine *engines[JOBS_MAX_ENGINES];
 	int nengines;
+	/* engines removed through the API: kept until jobs_free() so a
+	 * pointer handed out before the removal stays valid */
+	struct engine *retired[JOBS_MAX_ENGINES];
+	int nretired;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;       /* work queued, or stopping */
 	pthread_cond_t idle;       /* a job finished */
@@ -44,8 +56,30 @@ struct jobs {
 	int probe_interval_ms;
 };
 
-/* Queues a job for record id on engine.  Returns 0, or -1 when stopping. */
+/* Queues a job for record id on engine (and engine2, a second engine it
+ * uses, or NULL).  Returns 0, or -1 when stopping. */
 int jobs_queue(struct jobs *j, const char *id, struct engine *e, job_run_fn run);
+int jobs_queue2(struct jobs *j, const char *id, struct engine *e, struct engine *e2,
+		job_run_fn run);
+
+/* Whether a and b are two names for one Docker daemon (same /info ID and
+ * root folder): nothing needs to travel between them. */
+int jobs_same_daemon(struct engine *a, struct engine *b);
+
+/* Publishes the progress of job id's transfer (shown in its record). */
+void jobs_progress_set(struct jobs *j, const char *id, const char *phase, uint64_t done,
+		       uint64_t total);
+
+/* Moves checkpoint ck (image and files) from src to dst for job job_id,
+ * with progress; directory gets the files' folder on dst's host.  On
+ * failure leaves nothing on dst and fills err (transfer_failed,
+ * engine_unreachable, ...). */
+int jobs_transfer(struct jobs *j, const char *job_id, const struct store_checkpoint *ck,
+		  struct engine *src, struct engine *dst, char *directory, size_t dirlen,
+		  int64_t *bytes_moved, struct jobs_error *err);
+
+/* The copy job's body (copy.c); the job's id is "<checkpoint id>@<engine>". */
+void jobs_copy_run(struct jobs *j, struct job *job);
 
 /* Fills buf with "<prefix>" + 16 random hex digits. */
 void jobs_new_id(const char *prefix, char *buf, size_t len);

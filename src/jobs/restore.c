@@ -75,7 +75,7 @@ int jobs_restore_begin(struct jobs *j, const struct jobs_restore_request *rq,
 		       struct store_restore *out, struct jobs_error *err)
 {
 	struct store_checkpoint ck;
-	struct engine *e;
+	struct engine *e, *src;
 	struct engine_info info;
 	struct engine_error ee;
 	struct json_object *c = NULL, *req = NULL, *v;
@@ -102,29 +102,37 @@ int jobs_restore_begin(struct jobs *j, const struct jobs_restore_request *rq,
 						   : "wait until its status is ready");
 		goto out;
 	}
-	if (rq->engine && strcmp(rq->engine, ck.engine) != 0) {
-		if (!jobs_engine_find(j, rq->engine)) {
+	src = jobs_engine_find(j, ck.engine);
+	e = rq->engine ? jobs_engine_find(j, rq->engine) : src;
+	if (!e) {
+		if (rq->engine)
 			jobs_fail(err, "engine_not_found", "no engine called '%s'", rq->engine);
-			goto out;
-		}
-		jobs_fail(err, "engine_mismatch",
-			  "checkpoint '%s' is on engine '%s'; restoring it on '%s' is not supported yet",
-			  ck.id, ck.engine, rq->engine);
-		snprintf(err->hint, sizeof(err->hint), "restore on engine '%s'", ck.engine);
+		else
+			jobs_fail(err, "engine_not_found",
+				  "checkpoint '%s' lives on engine '%s', which is not configured", ck.id,
+				  ck.engine);
 		goto out;
 	}
-	e = jobs_engine_find(j, ck.engine);
-	if (!e) {
-		jobs_fail(err, "engine_not_found", "checkpoint '%s' lives on engine '%s', which is not configured",
-			  ck.id, ck.engine);
-		goto out;
+	if (e != src) {
+		if (!src) {
+			jobs_fail(err, "engine_not_found",
+				  "checkpoint '%s' lives on engine '%s', which is not configured", ck.id,
+				  ck.engine);
+			goto out;
+		}
+		if (rq->in_place) {
+			jobs_fail(err, "invalid_field",
+				  "an in-place restore happens on the checkpoint's engine '%s'", ck.engine);
+			snprintf(err->field, sizeof(err->field), "engine");
+			goto out;
+		}
 	}
 	if (jobs_engine_ready(e, &info, !rq->cold, err))
 		goto out;
 
 	jobs_new_id("rs-", out->id, sizeof(out->id));
 	snprintf(out->checkpoint_id, sizeof(out->checkpoint_id), "%s", ck.id);
-	snprintf(out->engine, sizeof(out->engine), "%s", ck.engine);
+	snprintf(out->engine, sizeof(out->engine), "%s", engine_name(e));
 	out->in_place = rq->in_place;
 	out->cold = rq->cold;
 	out->status = STORE_PENDING;
@@ -162,7 +170,7 @@ int jobs_restore_begin(struct jobs *j, const struct jobs_restore_request *rq,
 		r = engine_container_inspect(e, out->container_name, &c, &ee);
 		if (r == ENGINE_OK) {
 			jobs_fail(err, "name_conflict", "a container called '%s' exists on engine '%s'",
-				  out->container_name, ck.engine);
+				  out->container_name, engine_name(e));
 			snprintf(err->hint, sizeof(err->hint), "choose another name, or leave it out");
 			goto out;
 		}
@@ -182,7 +190,7 @@ int jobs_restore_begin(struct jobs *j, const struct jobs_restore_request *rq,
 		jobs_fail(err, "internal_error", "cannot record the restore: %s", store_last_error());
 		goto out;
 	}
-	if (jobs_queue(j, out->id, e, jobs_restore_run)) {
+	if (jobs_queue2(j, out->id, e, jobs_same_daemon(e, src) ? NULL : src, jobs_restore_run)) {
 		out->status = STORE_FAILED;
 		snprintf(out->error_code, sizeof(out->error_code), "shutting_down");
 		free(out->error_message);
@@ -193,7 +201,7 @@ int jobs_restore_begin(struct jobs *j, const struct jobs_restore_request *rq,
 	}
 	log_line("job %s: queued %s of checkpoint %s on engine %s", out->id,
 		 rq->cold ? "cold start" : rq->in_place ? "in-place restore" : "restore", ck.id,
-		 ck.engine);
+		 engine_name(e));
 	rc = 0;
 out:
 	json_object_put(c);
@@ -253,7 +261,7 @@ static struct json_object *copy_config(const struct store_checkpoint *ck,
 /* Stages the checkpoint's files into <root>/containers/<target>/
  * checkpoints/<as> as hard links (see the file comment). */
 static int stage(struct engine *e, const char *root, const struct store_checkpoint *ck,
-		 const char *target, const char *as, struct jobs_error *err)
+		 const char *srcdir, const char *target, const char *as, struct jobs_error *err)
 {
 	struct json_object *files = ck->files_json ? json_tokener_parse(ck->files_json) : NULL;
 	struct buf tar;
@@ -269,13 +277,13 @@ static int stage(struct engine *e, const char *root, const struct store_checkpoi
 		jobs_fail(err, "internal_error", "checkpoint '%s' has no list of files", ck->id);
 		goto out;
 	}
-	if (strncmp(ck->directory, root, rootlen) != 0 || ck->directory[rootlen] != '/') {
+	if (strncmp(srcdir, root, rootlen) != 0 || srcdir[rootlen] != '/') {
 		jobs_fail(err, "engine_error",
 			  "checkpoint folder '%s' is not under the engine's root folder '%s'",
-			  ck->directory, root);
+			  srcdir, root);
 		goto out;
 	}
-	src = ck->directory + rootlen + 1;
+	src = srcdir + rootlen + 1;
 	snprintf(dst, sizeof(dst), "containers/%s/checkpoints/%s", target, as);
 	n = json_object_array_length(files);
 	for (i = 0; i < n; i++) {
@@ -575,6 +583,8 @@ void jobs_restore_run(struct jobs *j, struct job *job)
 	enum engine_result r;
 	int64_t t0 = clock_mono_ms(), t, since;
 	int created = 0, tty = 0, attempt;
+	char copydir[1024];
+	const char *srcdir;
 
 	memset(&err, 0, sizeof(err));
 	store_restore_init(&rs);
@@ -590,10 +600,46 @@ void jobs_restore_run(struct jobs *j, struct job *job)
 		goto failed;
 	}
 	engine_info_get(e, &info);
+	srcdir = ck.directory;
 	req = rs.request_json ? json_tokener_parse(rs.request_json) : NULL;
 	if (req) {
 		json_object_object_get_ex(req, "overrides", &overrides);
 		json_object_object_get_ex(req, "ready", &probe);
+	}
+
+	/* 0. on another engine: the checkpoint goes there first, unless a copy
+	 * is there already (then it is reused, and kept for later restores) */
+	if (job->engine2) {
+		struct store_copy cp;
+
+		if (store_copy_get(jobs_store(j), ck.id, rs.engine, &cp) == STORE_OK &&
+		    cp.status == STORE_READY) {
+			snprintf(copydir, sizeof(copydir), "%s", cp.directory);
+		} else {
+			int64_t moved = 0;
+
+			t = clock_mono_ms();
+			memset(&cp, 0, sizeof(cp));
+			snprintf(cp.checkpoint_id, sizeof(cp.checkpoint_id), "%s", ck.id);
+			snprintf(cp.engine, sizeof(cp.engine), "%s", rs.engine);
+			cp.status = STORE_RUNNING;
+			cp.bytes = STORE_UNSET;
+			store_copy_put(jobs_store(j), &cp);
+			if (jobs_transfer(j, rs.id, &ck, job->engine2, e, copydir, sizeof(copydir),
+					  &moved, &err)) {
+				cp.status = STORE_FAILED;
+				snprintf(cp.error_message, sizeof(cp.error_message), "%s", err.message);
+				store_copy_put(jobs_store(j), &cp);
+				goto failed;
+			}
+			cp.status = STORE_READY;
+			cp.bytes = moved;
+			snprintf(cp.directory, sizeof(cp.directory), "%s", copydir);
+			store_copy_put(jobs_store(j), &cp);
+			log_line("job %s: moved %lld bytes in %lldms", rs.id, (long long)moved,
+				 (long long)(clock_mono_ms() - t));
+		}
+		srcdir = copydir;
 	}
 
 	/* 1. the container: a new one (copy or cold), or the original */
@@ -628,7 +674,7 @@ void jobs_restore_run(struct jobs *j, struct job *job)
 	/* 2. stage the files (not for a cold start) */
 	if (!rs.cold) {
 		t = clock_mono_ms();
-		if (stage(e, info.root_dir, &ck, rs.container_id, rs.id, &err))
+		if (stage(e, info.root_dir, &ck, srcdir, rs.container_id, rs.id, &err))
 			goto failed;
 		rs.t_stage = clock_mono_ms() - t;
 		store_restore_update(jobs_store(j), &rs);

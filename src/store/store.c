@@ -353,13 +353,13 @@ out:
 	return result;
 }
 
-/* Fails the jobs a previous run left pending or running, checkpoints and
- * restores, and counts them in st->interrupted.  One transaction: the
- * count is of what this open changed. */
+/* Fails the jobs a previous run left pending or running, checkpoints,
+ * restores and copies, and counts them in st->interrupted.  One
+ * transaction: the count is of what this open changed. */
 static enum store_result mark_interrupted(struct store *st)
 {
 	struct store_conn *w = &st->writer;
-	int checkpoints = 0, restores = 0, begun = 0;
+	int checkpoints = 0, restores = 0, copies = 0, begun = 0;
 	enum store_result result = STORE_ERROR;
 
 	if (sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
@@ -368,14 +368,15 @@ static enum store_result mark_interrupted(struct store *st)
 	}
 	begun = 1;
 	if (store_checkpoint_mark_interrupted(w, &checkpoints) != STORE_OK ||
-	    store_restore_mark_interrupted(w, &restores) != STORE_OK)
+	    store_restore_mark_interrupted(w, &restores) != STORE_OK ||
+	    store_copy_mark_interrupted(w, &copies) != STORE_OK)
 		goto out;
 	if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		store_error_db(w->db, "cannot mark interrupted jobs");
 		goto out;
 	}
 	begun = 0;
-	st->interrupted = checkpoints + restores;
+	st->interrupted = checkpoints + restores + copies;
 	result = STORE_OK;
 out:
 	if (begun)

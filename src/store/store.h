@@ -108,7 +108,7 @@ void store_close(struct store *st);
 /* The schema version now in force (PRAGMA user_version). */
 int store_schema_version(struct store *st);
 
-/* How many records (checkpoints and restores) store_open() marked
+/* How many records (checkpoints, restores and copies) store_open() marked
  * interrupted. */
 int store_interrupted_count(const struct store *st);
 
@@ -238,6 +238,54 @@ enum store_result store_diagnosis_get(struct store *st, const char *id, int with
 
 /* Deletes it; no row is fine. */
 enum store_result store_diagnosis_delete(struct store *st, const char *id);
+
+/* --- engines added through the API (and the --engine flags, seeded at
+ * every start) */
+
+struct store_engine {
+	char name[64];
+	char url[512];
+	char tls_dir[1024];   /* "" for plain HTTP */
+	int64_t created_at;
+};
+
+/* Inserts or replaces the engine called e->name (created_at set to now
+ * when STORE_UNSET or 0). */
+enum store_result store_engine_put(struct store *st, const struct store_engine *e);
+/* Deletes it; STORE_NOT_FOUND when there is none. */
+enum store_result store_engine_delete(struct store *st, const char *name);
+typedef int (*store_engine_cb)(void *arg, const struct store_engine *e);
+/* Lists every engine, oldest first (by created_at, then name). */
+enum store_result store_engine_list(struct store *st, store_engine_cb cb, void *arg);
+/* How many checkpoints that are not failed live on engine, plus the copies
+ * placed there (*n). */
+enum store_result store_engine_usage(struct store *st, const char *engine, int *n);
+
+/* --- copies of a checkpoint on other engines */
+
+struct store_copy {
+	char checkpoint_id[40];
+	char engine[64];
+	enum store_status status;  /* pending/running while copying, ready, failed */
+	char directory[1024];      /* the files' folder on that engine's host, or "" */
+	int64_t bytes;             /* bytes moved (image + files), or STORE_UNSET */
+	int64_t created_at;
+	int64_t updated_at;
+	char error_message[512];   /* "" unless failed */
+};
+
+/* Inserts or replaces the copy (checkpoint_id, engine); times set to now
+ * (created_at kept when the row exists). */
+enum store_result store_copy_put(struct store *st, const struct store_copy *c);
+enum store_result store_copy_get(struct store *st, const char *checkpoint_id,
+				 const char *engine, struct store_copy *out);
+/* Deletes the copy; STORE_NOT_FOUND when there is none. */
+enum store_result store_copy_delete(struct store *st, const char *checkpoint_id,
+				    const char *engine);
+typedef int (*store_copy_cb)(void *arg, const struct store_copy *c);
+/* Lists the copies of a checkpoint, oldest first. */
+enum store_result store_copy_list(struct store *st, const char *checkpoint_id,
+				  store_copy_cb cb, void *arg);
 
 /* The last error's text for this thread (after STORE_ERROR). */
 const char *store_last_error(void);

@@ -6,10 +6,11 @@
  * store.c owns the connections (opening, migrations, the reader pool);
  * store_row.c binds and reads record fields and builds the list queries;
  * store_checkpoint.c holds the SQL of the checkpoints table and
- * store_restore.c that of the restores and engine_leaks tables.  A statement
- * is prepared the first time a connection needs it and kept until the store
- * closes, in the slot its enum value names, so each connection prepares each
- * statement at most once.
+ * store_restore.c that of the restores and engine_leaks tables,
+ * store_engine.c that of the engines and checkpoint_copies tables.  A
+ * statement is prepared the first time a connection needs it and kept until
+ * the store closes, in the slot its enum value names, so each connection
+ * prepares each statement at most once.
  */
 #ifndef CHECKPOINTD_STORE_INT_H
 #define CHECKPOINTD_STORE_INT_H
@@ -36,6 +37,9 @@
 /* The error text of a job the service's stop interrupted. */
 #define STORE_INTERRUPTED_MESSAGE "the service stopped while this job was running"
 
+/* The error text of a copy the service's stop interrupted. */
+#define STORE_COPY_INTERRUPTED_MESSAGE "the service stopped while this copy was being made"
+
 /* Statement slots; each slot always holds the same SQL. */
 enum store_stmt_id {
 	STORE_STMT_USER_VERSION = 0,
@@ -57,6 +61,15 @@ enum store_stmt_id {
 	STORE_STMT_DIAG_PUT,
 	STORE_STMT_DIAG_GET,
 	STORE_STMT_DIAG_DELETE,
+	STORE_STMT_ENGINE_PUT,
+	STORE_STMT_ENGINE_DELETE,
+	STORE_STMT_ENGINE_LIST,
+	STORE_STMT_ENGINE_USAGE,
+	STORE_STMT_COPY_PUT,
+	STORE_STMT_COPY_GET,
+	STORE_STMT_COPY_DELETE,
+	STORE_STMT_COPY_LIST,
+	STORE_STMT_COPY_INTERRUPT,
 	STORE_STMT_CK_LIST,
 	STORE_STMT_RS_LIST = STORE_STMT_CK_LIST + STORE_CK_LIST_VARIANTS,
 	STORE_STMT_COUNT = STORE_STMT_RS_LIST + STORE_RS_LIST_VARIANTS
@@ -117,6 +130,11 @@ enum store_result store_checkpoint_mark_interrupted(struct store_conn *w,
 						    int *count);
 enum store_result store_restore_mark_interrupted(struct store_conn *w,
 						 int *count);
+
+/* Mark every pending or running copy failed with
+ * STORE_COPY_INTERRUPTED_MESSAGE; *count gets how many.  Run on the writer
+ * at open. */
+enum store_result store_copy_mark_interrupted(struct store_conn *w, int *count);
 
 /* --- records and statements (store_row.c) */
 

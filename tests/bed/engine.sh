@@ -4,9 +4,12 @@
 # root, exec root, containerd and TCP port on 127.0.0.1.
 #
 # Usage:
-#   engine.sh start NAME PORT [--no-experimental]
+#   engine.sh start NAME PORT [--no-experimental] [--tls DIR]
 #                           start (or restart) engine NAME on 127.0.0.1:PORT;
-#                           prints the dockerd PID (only that) on stdout
+#                           prints the dockerd PID (only that) on stdout.
+#                           --tls DIR: TLS only (--tlsverify) with DIR made by
+#                           certs.sh (ca.pem, server-cert.pem, server-key.pem);
+#                           clients need DIR's ca.pem, cert.pem and key.pem
 #   engine.sh stop NAME     stop it (SIGTERM, 30 s, SIGKILL); no error when
 #                           it is not running
 #   engine.sh status NAME   exit 0 when running (and answering _ping)
@@ -34,6 +37,7 @@
 #   D/daemon.json    empty dockerd config (a host /etc/docker/daemon.json
 #                    that repeats a flag would make dockerd refuse to start)
 #   D/containerd.toml, D/port
+#   D/tls            the --tls DIR of the last start (absent without TLS)
 #
 # Why engine.sh runs containerd itself instead of letting dockerd do it:
 # dockerd 20.10 silently uses the SYSTEM containerd when
@@ -53,7 +57,7 @@ log() { printf 'engine.sh: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 usage() {
-    sed -n '5,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '5,21p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -138,8 +142,23 @@ wait_port_free() {
     return 1
 }
 
+# ping_ok PORT [TLS_DIR]: the engine answers _ping (with TLS_DIR: over TLS,
+# verified against TLS_DIR/ca.pem, with TLS_DIR's client certificate).
 ping_ok() {
+    local -a certs=()
+    if [[ -n ${2:-} ]]; then
+        certs=(--cacert "$2/ca.pem" --cert "$2/cert.pem" --key "$2/key.pem")
+        [[ $(curl -s --max-time 2 "${certs[@]}" "https://127.0.0.1:$1/_ping" 2>/dev/null) == OK ]]
+        return
+    fi
     [[ $(curl -s --max-time 2 "http://127.0.0.1:$1/_ping" 2>/dev/null) == OK ]]
+}
+
+# read_tls: print the TLS folder engine NAME was last started with (or nothing).
+read_tls() {
+    local dir=""
+    if [[ -r $D/tls ]]; then read -r dir 2>/dev/null <"$D/tls" || true; fi
+    if [[ -n $dir ]]; then printf '%s\n' "$dir"; fi
 }
 
 check_port() {
@@ -247,13 +266,28 @@ stop_engine() {
 # ---------------------------------------------------------------------------
 
 cmd_start() {
-    (($# >= 2 && $# <= 3)) || usage
+    (($# >= 2)) || usage
     set_paths "$1"
-    local port=$2 experimental=--experimental
+    local port=$2 experimental=--experimental tls="" f
     check_port "$port"
-    if (($# == 3)); then
-        [[ $3 == --no-experimental ]] || usage
-        experimental=""
+    shift 2
+    while (($#)); do
+        case $1 in
+        --no-experimental) experimental="" ;;
+        --tls)
+            (($# >= 2)) || usage
+            [[ -d $2 ]] || die "--tls: no folder '$2' (make one with tests/bed/certs.sh)"
+            tls=$(cd -- "$2" && pwd -P)
+            shift
+            ;;
+        *) usage ;;
+        esac
+        shift
+    done
+    if [[ -n $tls ]]; then
+        for f in ca.pem server-cert.pem server-key.pem cert.pem key.pem; do
+            [[ -r $tls/$f ]] || die "--tls: no $tls/$f (make it with tests/bed/certs.sh $tls)"
+        done
     fi
     [[ $(id -u) -eq 0 ]] || die "must run as root"
     command -v dockerd >/dev/null || die "dockerd not found: run tests/bed/install.sh"
@@ -274,6 +308,7 @@ cmd_start() {
     rm -rf -- "$D/tmp"
     mkdir -p "$DATA" "$EXEC" "$D/tmp" "$CTD_STATE" "$CTD_ROOT"
     printf '%s\n' "$port" >"$D/port"
+    if [[ -n $tls ]]; then printf '%s\n' "$tls" >"$D/tls"; else rm -f "$D/tls"; fi
     printf '{}\n' >"$D/daemon.json"
     cat >"$D/containerd.toml" <<EOF
 # Written by checkpointd tests/bed/engine.sh for engine $NAME.
@@ -294,7 +329,7 @@ EOF
     local path="$BED_BIN:$PATH" t0 i pid ctd
     t0=$(date +%s%N)
     {
-        printf '\n===== %s engine.sh start %s %s %s =====\n' "$(date -u +%FT%TZ)" "$NAME" "$port" "$experimental"
+        printf '\n===== %s engine.sh start %s %s %s%s =====\n' "$(date -u +%FT%TZ)" "$NAME" "$port" "$experimental" "${tls:+ --tls $tls}"
     } | tee -a "$D/containerd.log" >>"$D/dockerd.log"
 
     # containerd: own session (survives the caller's terminal / process group),
@@ -315,9 +350,16 @@ EOF
         die "containerd for engine $NAME did not start (log: $D/containerd.log)"
     fi
 
-    # dockerd. Flags: no bridge, no iptables, loopback TCP only.
+    # dockerd. Flags: no bridge, no iptables, loopback TCP only (with --tls:
+    # TLS only, clients must show a certificate signed by the folder's CA).
+    local -a tls_args=()
+    if [[ -n $tls ]]; then
+        tls_args=(--tlsverify --tlscacert "$tls/ca.pem" --tlscert "$tls/server-cert.pem"
+            --tlskey "$tls/server-key.pem")
+    fi
     local args=(
         ${experimental:+"$experimental"}
+        "${tls_args[@]}"
         -H "tcp://127.0.0.1:$port"
         --containerd "$CTD_SOCK"
         --data-root "$DATA"
@@ -326,17 +368,19 @@ EOF
         --config-file "$D/daemon.json"
         --bridge=none --iptables=false --ip-masq=false --ip6tables=false
     )
-    setsid env PATH="$path" TMPDIR="$D/tmp" dockerd "${args[@]}" \
+    # the TLS flags are ours alone: dockerd would take DOCKER_TLS_VERIFY and
+    # DOCKER_CERT_PATH from the environment as defaults
+    setsid env -u DOCKER_TLS_VERIFY -u DOCKER_CERT_PATH PATH="$path" TMPDIR="$D/tmp" dockerd "${args[@]}" \
         </dev/null >>"$D/dockerd.log" 2>&1 &
     pid=$!
 
     for ((i = 0; i < BED_START_TIMEOUT * 10; i++)); do
-        ping_ok "$port" && break
+        ping_ok "$port" "$tls" && break
         pid_alive "$pid" || break
         sleep 0.1
     done
-    if ! pid_alive "$pid" || ! ping_ok "$port"; then
-        local why="did not answer _ping on 127.0.0.1:$port within ${BED_START_TIMEOUT}s"
+    if ! pid_alive "$pid" || ! ping_ok "$port" "$tls"; then
+        local why="did not answer _ping on 127.0.0.1:$port${tls:+ (TLS)} within ${BED_START_TIMEOUT}s"
         pid_alive "$pid" || why="dockerd exited during start-up"
         log "dockerd log tail ($D/dockerd.log):"
         tail -n 30 "$D/dockerd.log" >&2 || true
@@ -346,7 +390,7 @@ EOF
     fi
     # dockerd writes the pid file itself; make sure it names our process.
     [[ $(read_pid "$DOCKERD_PID") == "$pid" ]] || printf '%s\n' "$pid" >"$DOCKERD_PID"
-    log "engine $NAME up on 127.0.0.1:$port in $((($(date +%s%N) - t0) / 1000000)) ms (dockerd $pid, containerd $ctd, root $DATA)"
+    log "engine $NAME up on 127.0.0.1:$port${tls:+ (TLS, $tls)} in $((($(date +%s%N) - t0) / 1000000)) ms (dockerd $pid, containerd $ctd, root $DATA)"
     printf '%s\n' "$pid"
 }
 
@@ -362,7 +406,7 @@ cmd_status() {
     local pid port
     pid=$(read_pid "$DOCKERD_PID")
     port=$(read_port)
-    if [[ -n $pid && -n $port ]] && pid_is "$pid" dockerd "$DATA" && ping_ok "$port"; then
+    if [[ -n $pid && -n $port ]] && pid_is "$pid" dockerd "$DATA" && ping_ok "$port" "$(read_tls)"; then
         log "engine $NAME running: dockerd $pid on 127.0.0.1:$port"
         return 0
     fi

@@ -14,8 +14,12 @@ x-checkpointd-unrouted says), the status is not documented for the
 operation, the Content-Type is not the documented media type, a required
 header is missing or malformed, the body does not match the schema, a
 Location does not name the record it comes with (a POST to a collection
-such as /checkpoints or /restores must answer {collection}/{id}), or a
-body is present where none is allowed (204, 304, any HEAD).  It returns the
+such as /checkpoints, /restores or /engines must answer {collection}/{key},
+the key being the body member its item path names: {id}, or {name} for
+/engines; a POST to a collection under a record, such as
+/checkpoints/{id}/copies, adds to that record and must answer with it: the
+Location is the parent path, /checkpoints/{id}), or a body is present where
+none is allowed (204, 304, any HEAD).  It returns the
 parsed JSON body, the text of a body of another media type (such as the
 text/plain CRIU logs, which must not be empty), or None when there is none.
 
@@ -230,19 +234,55 @@ def _snippet(body_bytes, n=600):
     return text if len(text) <= n else text[:n] + "..."
 
 
-def _check_location(what, method, template, location, record_id):
+def _item_param(collection):
+    """The path parameter that names a record of a collection template: 'id' for
+    /checkpoints (whose records live at /checkpoints/{id}), 'name' for /engines;
+    None when the collection has no item path."""
+    for template in DOC["paths"]:
+        m = re.fullmatch(re.escape(collection) + r"/\{([^}/]+)\}", template)
+        if m:
+            return m.group(1)
+    return None
+
+
+def _check_location(what, method, template, path, location, body):
     """A Location that comes with a record must name that record at a documented
-    path one can GET; a POST to a collection (/checkpoints, /restores, ...) must
-    answer with the record's place in that same collection: {collection}/{id}."""
-    record_id = str(record_id)
+    path one can GET.  A POST to a collection (/checkpoints, /restores, /engines)
+    must answer with the record's place in that same collection:
+    {collection}/{key}, key being the body member the collection's item path
+    names ({id}; {name} for /engines).  A POST to a collection under a record
+    (/checkpoints/{id}/copies) adds to that record and answers with it: the
+    Location is the parent path the request named (/checkpoints/{id}), and the
+    body is that record."""
+    concrete = path.split("?", 1)[0].split("#", 1)[0]
     if template is not None and method == "POST" and "{" not in template:
-        expected = f"{template}/{record_id}"
+        key = _item_param(template)
+        if key is None or key not in body:
+            return
+        record = str(body[key])
+        expected = f"{template}/{urllib.parse.quote(record, safe='')}"
         if location != expected:
             raise AssertionError(f"{what}: Location {location!r} does not name the record "
-                                 f"{record_id!r} (expected {expected!r})")
-    elif not location.endswith("/" + record_id):
-        raise AssertionError(f"{what}: Location {location!r} does not name the record "
-                             f"{record_id!r}")
+                                 f"{record!r} (expected {expected!r})")
+    elif template is not None and method == "POST" and re.search(r"\}/[^{}/]+$", template):
+        parent = template.rsplit("/", 1)[0]
+        key = re.search(r"\{([^}/]+)\}$", parent)
+        expected = concrete.rsplit("/", 1)[0]
+        if location != expected:
+            raise AssertionError(f"{what}: Location {location!r} does not name the record "
+                                 f"the request added to (expected {expected!r})")
+        named = urllib.parse.unquote(expected.rsplit("/", 1)[1])
+        if key and key.group(1) in body and str(body[key.group(1)]) != named:
+            raise AssertionError(f"{what}: the answer is the record "
+                                 f"{str(body[key.group(1)])!r}, not {named!r} that the "
+                                 "request and its Location name")
+    else:
+        if "id" not in body:
+            return
+        record = str(body["id"])
+        if not location.endswith("/" + urllib.parse.quote(record, safe="")):
+            raise AssertionError(f"{what}: Location {location!r} does not name the record "
+                                 f"{record!r}")
     target = match_path(location)
     if target is None or "get" not in DOC["paths"][target]:
         raise AssertionError(f"{what}: Location {location!r} is no path of the document "
@@ -383,8 +423,8 @@ def check(method, path, status, headers, body_bytes):
             raise AssertionError(f"{what}: the problem's type {body.get('type')!r} does not "
                                  f"match its code {body.get('code')!r}")
     location = hdrs.get("Location")
-    if location is not None and isinstance(body, dict) and "id" in body:
-        _check_location(what, method, template, location, body["id"])
+    if location is not None and isinstance(body, dict):
+        _check_location(what, method, template, path, location, body)
     if template == "/openapi.json" and status == 200 and body_bytes != DOC_BYTES:
         raise AssertionError(f"{what}: the served document differs from {DOC_PATH} "
                              "(is the binary built from this tree?)")

@@ -51,6 +51,7 @@ def record(**changes):
         "created_at": "2025-06-01T12:00:00Z",
         "updated_at": "2025-06-01T12:00:01.623+00:00",
         "error": None,
+        "copies": [],
     }
     ck.update(changes)
     return ck
@@ -70,13 +71,15 @@ def restore(**changes):
         "created_at": "2025-06-01T12:05:00Z",
         "updated_at": "2025-06-01T12:05:01.003+00:00",
         "error": None,
+        "progress": None,
     }
     rs.update(changes)
     return rs
 
 
 def engine(**changes):
-    e = {"name": "default", "url": "unix:///var/run/docker.sock", "reachable": False,
+    e = {"name": "default", "kind": "docker", "url": "unix:///var/run/docker.sock", "tls": False,
+         "reachable": False,
          "docker_version": None, "api_version": None, "experimental": None,
          "root_dir": None, "warning": None, "error": "connection refused",
          "checked_at": "2025-06-01T12:00:00Z", "leaked_bytes": 0, "leaked_restores": 0}
@@ -126,9 +129,12 @@ def test_document_basics():
     assert DOC["servers"] == [{"url": "http://127.0.0.1:8780"}]
     assert oc.DOC_BYTES.decode("ascii").endswith("}\n")
     assert sorted(oc.paths()) == sorted([
-        ("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/engines"),
+        ("GET", "/health"), ("GET", "/openapi.json"),
+        ("GET", "/engines"), ("POST", "/engines"),
+        ("GET", "/engines/{name}"), ("DELETE", "/engines/{name}"),
         ("POST", "/checkpoints"), ("GET", "/checkpoints"),
         ("GET", "/checkpoints/{id}"), ("DELETE", "/checkpoints/{id}"),
+        ("POST", "/checkpoints/{id}/copies"),
         ("GET", "/checkpoints/{id}/log"),
         ("POST", "/restores"), ("GET", "/restores"),
         ("GET", "/restores/{id}"), ("DELETE", "/restores/{id}"),
@@ -200,14 +206,27 @@ def test_errors_are_problems_and_codes_are_all_used():
 
 
 def test_create_answers_have_location():
-    for collection in ("/checkpoints", "/restores"):
+    creates = [(t, m) for t, m, _, op in operations() if m == "post"]
+    assert sorted(creates) == [("/checkpoints", "post"), ("/checkpoints/{id}/copies", "post"),
+                               ("/engines", "post"), ("/restores", "post")]
+    for collection, item, codes in (("/checkpoints", "/checkpoints/{id}", ("201", "202")),
+                                    ("/restores", "/restores/{id}", ("201", "202")),
+                                    ("/engines", "/engines/{name}", ("201",)),
+                                    # a copy answers with its checkpoint
+                                    ("/checkpoints/{id}/copies", "/checkpoints/{id}",
+                                     ("201", "202"))):
         post = DOC["paths"][collection]["post"]
-        for code in ("201", "202"):
+        dry = post.get("x-checkpointd-dry-run", {}).get("only", [])
+        assert sorted(c for c in post["responses"] if c[0] == "2" and c not in dry) == list(codes)
+        for code in codes:
             loc, _ = oc._deref(post["responses"][code]["headers"]["Location"], "")
             assert loc["required"] is True
-            # the header names a record of this collection
-            assert loc["example"].startswith(collection + "/"), collection
-            assert oc.match_path(loc["example"]) == collection + "/{id}", collection
+            # the header names a record one can GET
+            assert oc.match_path(loc["example"]) == item, collection
+            assert "get" in DOC["paths"][item]
+            assert oc.schema_errors(
+                oc._deref(post["responses"][code]["headers"]["Location"], "")[1] + "/schema",
+                loc["example"]) == []
 
 
 def schemas_in_document():
@@ -302,7 +321,9 @@ def test_documented_answers_pass_the_checker():
     An operation's dry-run answers (x-checkpointd-dry-run) are sent to a dry run."""
     concrete = {"/checkpoints/{id}": "/checkpoints/" + CK, "/restores/{id}": "/restores/" + RS,
                 "/checkpoints/{id}/log": f"/checkpoints/{CK}/log",
-                "/restores/{id}/log": f"/restores/{RS}/log"}
+                "/checkpoints/{id}/copies": f"/checkpoints/{CK}/copies",
+                "/restores/{id}/log": f"/restores/{RS}/log", "/engines/{name}": "/engines/lab"}
+    assert set(concrete) == {t for t in DOC["paths"] if "{" in t}
     n = 0
     for template, m, _, op in operations():
         path = concrete.get(template, template)
@@ -322,8 +343,8 @@ def test_documented_answers_pass_the_checker():
                     values += [oc._deref(e, "")[0]["value"]
                                for e in (media.get("examples") or {}).values()]
                     for value in values:
-                        if isinstance(value, dict) and "id" in value and "Location" in headers:
-                            headers["Location"] = f"{template}/{value['id']}"
+                        if isinstance(value, dict) and "Location" in headers:
+                            headers["Location"] = location_of(template, url, value)
                         if template == "/openapi.json" and code == "200":
                             body = oc.DOC_BYTES
                         elif oc._is_json(mt):
@@ -338,6 +359,15 @@ def test_documented_answers_pass_the_checker():
                     oc.check(m.upper(), url, int(code), headers, b"")
                     n += 1
     assert n > 100
+
+
+def location_of(template, url, record):
+    """The Location that names record in an answer to a POST to url: its place in
+    the collection (/checkpoints/{id}, /engines/{name}), or for a POST under a
+    record (/checkpoints/{id}/copies) that record's own path."""
+    if "{" not in template:
+        return f"{template}/{record[oc._item_param(template)]}"
+    return url.rsplit("/", 1)[0]
 
 
 def problem_responses():
@@ -657,7 +687,7 @@ def test_bad_restore_records_fail(change, message):
 
 @pytest.mark.parametrize("key", ["id", "checkpoint", "engine", "container", "in_place", "cold",
                                  "status", "timings_ms", "retries", "created_at", "updated_at",
-                                 "error"])
+                                 "error", "progress"])
 def test_restore_record_keys_are_required(key):
     rs = restore()
     del rs[key]
@@ -716,8 +746,13 @@ def test_restore_problems():
           b(problem(502, "checkpoint_failed", id=CK)))
     fails("does not match the schema", "POST", "/checkpoints", 502, PROBLEM,
           b(problem(502, "restore_failed", id=RS)))
-    for code in ("checkpoint_not_ready", "name_conflict", "container_running", "engine_mismatch"):
+    for code in ("checkpoint_not_ready", "name_conflict", "container_running"):
         oc.check("POST", "/restores", 409, PROBLEM, b(problem(409, code)))
+    # a restore may go to any engine now: engine_mismatch is gone, code and all
+    fails("'engine_mismatch' is not one of", "POST", "/restores", 409, PROBLEM,
+          b(problem(409, "engine_mismatch")))
+    assert "engine_mismatch" not in DOC["components"]["schemas"]["ProblemCode"]["enum"]
+    assert "engine_mismatch" not in oc.DOC_BYTES.decode()
     fails("does not match the schema", "POST", "/restores", 409, PROBLEM,
           b(problem(409, "container_not_running")))
     for code in ("checkpoint_not_found", "engine_not_found", "container_not_found"):
@@ -1149,3 +1184,554 @@ def test_preflight_keys_are_required(key):
     body = preflight()
     del body[key]
     fails(f"'{key}' is a required property", "POST", "/checkpoints?dry_run=1", 200, JSON, b(body))
+
+
+# ---------------------------------------------------------------- engines as a resource
+
+LAB = "/engines/lab"
+
+
+def lab(**changes):
+    e = engine(name="lab", url="https://10.0.0.7:2376", tls=True)
+    e.update(changes)
+    return e
+
+
+def test_engine_kind_and_tls():
+    for e in (engine(), lab(), engine(url="tcp://10.0.0.7:2375"), engine(url="http://h:2375"),
+              lab(url="tcp://10.0.0.7:2376"), engine(url="tcp://[::1]:2376", tls=True)):
+        oc.check("GET", "/engines", 200, {**ETAG, **JSON}, b({"items": [e]}))
+        oc.check("GET", LAB, 200, {**ETAG, **JSON}, b(e))
+    kind = DOC["components"]["schemas"]["Engine"]["properties"]["kind"]
+    assert kind["enum"] == ["docker"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"kind": "podman"}, "'podman' is not one of"),
+    ({"kind": None}, "None is not one of"),
+    ({"tls": "true"}, "is not of type 'boolean'"),
+    ({"tls": None}, "is not of type 'boolean'"),
+    ({"url": "ftp://10.0.0.7:21"}, "does not match"),
+    ({"url": "/var/run/docker.sock"}, "does not match"),
+    ({"url": "tcp://10.0.0.7:2375/v1.47"}, "does not match"),
+    ({"url": "unix://var/run/docker.sock"}, "does not match"),
+    ({"tls_dir": "/certs"}, "Additional properties"),
+])
+def test_bad_engines_fail(change, message):
+    fails(message, "GET", "/engines", 200, {**ETAG, **JSON}, b({"items": [engine(**change)]}))
+    fails(message, "GET", LAB, 200, {**ETAG, **JSON}, b(lab(**change)))
+
+
+@pytest.mark.parametrize("key", ["name", "kind", "url", "tls", "reachable", "docker_version",
+                                 "api_version", "experimental", "root_dir", "warning", "error",
+                                 "checked_at", "leaked_bytes", "leaked_restores"])
+def test_engine_keys_are_required(key):
+    e = lab()
+    del e[key]
+    fails(f"'{key}' is a required property", "GET", LAB, 200, {**ETAG, **JSON}, b(e))
+    fails(f"'{key}' is a required property", "POST", "/engines", 201,
+          {"Location": LAB, **JSON}, b(e))
+
+
+def test_engine_create_answers():
+    loc = {"Location": LAB, **JSON}
+    assert oc.check("POST", "/engines", 201, loc, b(lab())) == lab()
+    # probed at once: an engine that did not answer is added all the same
+    oc.check("POST", "/engines", 201, loc, b(lab(reachable=False, error="connection refused")))
+    oc.check("POST", "/engines", 201, {"Location": "/engines/a", **JSON}, b(engine(name="a")))
+    assert ("POST", "/engines", 201) in oc.exercised()
+    fails("Location is missing", "POST", "/engines", 201, JSON, b(lab()))
+    fails(r"does not name the record 'lab' \(expected '/engines/lab'\)", "POST", "/engines",
+          201, {**loc, "Location": "/engines/default"}, b(lab()))
+    fails("Location.*malformed", "POST", "/engines", 201,
+          {**loc, "Location": "/checkpoints/" + CK}, b(lab()))
+    fails("Location.*malformed", "POST", "/engines", 201,
+          {**loc, "Location": "http://127.0.0.1:8780/engines/lab"}, b(lab()))
+    fails("does not match the schema", "POST", "/engines", 201, loc, b({"items": [lab()]}))
+    # no job: nothing to wait for, no 202, no 200
+    for status in (200, 202):
+        fails(f"status {status} is not documented", "POST", "/engines", status, loc, b(lab()))
+
+
+def test_engine_create_problems():
+    url = "/engines"
+    oc.check("POST", url, 409, PROBLEM, b(problem(409, "name_conflict", field="name")))
+    for code in ("engine_busy", "copy_exists", "container_running"):
+        fails("does not match the schema", "POST", url, 409, PROBLEM,
+              b(problem(409, code, hint="x")))
+    for code in ("invalid_field", "unknown_field", "missing_field"):
+        oc.check("POST", url, 400, PROBLEM, b(problem(400, code, field="tls")))
+        fails("'field' is a required property", "POST", url, 400, PROBLEM, b(problem(400, code)))
+    oc.check("POST", url, 400, PROBLEM, b(problem(400, "invalid_json")))
+    oc.check("POST", url, 400, PROBLEM, b(problem(400, "invalid_parameter", parameter="x")))
+    oc.check("POST", url, 413, PROBLEM, b(problem(413, "payload_too_large")))
+    oc.check("POST", url, 415, PROBLEM, b(problem(415, "unsupported_media_type")))
+    oc.check("POST", url, 500, PROBLEM, b(problem(500, "internal_error")))
+    # the engine is probed, not required to answer: no 502, no 503
+    fails("status 502 is not documented", "POST", url, 502, PROBLEM,
+          b(problem(502, "engine_unreachable")))
+    fails("status 503 is not documented", "POST", url, 503, PROBLEM,
+          b(problem(503, "shutting_down")))
+    fails("status 404 is not documented", "POST", url, 404, PROBLEM,
+          b(problem(404, "engine_not_found")))
+    oc.check("PUT", url, 405, {"Allow": "GET, HEAD, POST", **PROBLEM},
+             b(problem(405, "method_not_allowed")))
+    fails("Allow says", "PUT", url, 405, {"Allow": "GET, HEAD", **PROBLEM},
+          b(problem(405, "method_not_allowed")))
+
+
+def test_location_rule_for_engines_without_header_patterns(monkeypatch):
+    """The checker's own rule: a new engine's Location is /engines/{its name}."""
+    monkeypatch.setitem(DOC["components"]["headers"]["EngineLocation"], "schema",
+                        {"type": "string"})
+    monkeypatch.setattr(oc, "_validators", {})
+    oc.check("POST", "/engines", 201, {"Location": LAB, **JSON}, b(lab()))
+    for wrong in ("/engines/default", "/engines/lab/", "/engines/x/lab", "/checkpoints/lab",
+                  "/engines", "lab"):
+        fails(r"does not name the record 'lab' \(expected '/engines/lab'\)", "POST", "/engines",
+              201, {"Location": wrong, **JSON}, b(lab()))
+    assert oc._item_param("/engines") == "name"
+    assert oc._item_param("/checkpoints") == "id"
+    assert oc._item_param("/health") is None
+
+
+def test_engine_item_answers():
+    assert oc.match_path(LAB) == "/engines/{name}"
+    assert oc.match_path("/engines/lab?x=1") == "/engines/{name}"
+    assert oc.match_path("/engines/") is None
+    assert oc.match_path("/engines/lab/x") is None
+    assert oc.check("GET", LAB, 200, {**ETAG, **JSON}, b(lab())) == lab()
+    assert oc.check("HEAD", LAB, 200, {**ETAG, **JSON}, b"") is None
+    oc.check("GET", LAB, 304, ETAG, b"")
+    fails("ETag is missing", "GET", LAB, 200, JSON, b(lab()))
+    fails("is not of type 'object'", "GET", LAB, 200, {**ETAG, **JSON}, b([lab()]))
+    # one engine, not a list of them
+    fails("'kind' is a required property", "GET", LAB, 200, {**ETAG, **JSON},
+          b({"items": [lab()]}))
+    oc.check("GET", LAB, 404, PROBLEM, b(problem(404, "engine_not_found")))
+    fails("does not match the schema", "GET", LAB, 404, PROBLEM,
+          b(problem(404, "checkpoint_not_found")))
+    fails("does not match the schema", "GET", LAB, 404, PROBLEM, b(problem(404, "not_found")))
+    oc.check("GET", LAB + "?x=1", 400, PROBLEM, b(problem(400, "invalid_parameter", parameter="x")))
+    fails("status 502 is not documented", "GET", LAB, 502, PROBLEM,
+          b(problem(502, "engine_unreachable")))
+    oc.check("DELETE", LAB, 204, {}, b"")
+    fails("204 answer must have no body", "DELETE", LAB, 204, JSON, b(lab()))
+    oc.check("DELETE", LAB, 404, PROBLEM, b(problem(404, "engine_not_found")))
+    oc.check("DELETE", LAB, 400, PROBLEM, b(problem(400, "invalid_parameter", parameter="force")))
+    oc.check("DELETE", LAB, 500, PROBLEM, b(problem(500, "internal_error")))
+    assert {("GET", "/engines/{name}", 200), ("HEAD", "/engines/{name}", 200),
+            ("DELETE", "/engines/{name}", 204)} <= oc.exercised()
+    for method in ("PUT", "POST", "PATCH"):
+        oc.check(method, LAB, 405, {"Allow": "DELETE, GET, HEAD", **PROBLEM},
+                 b(problem(405, "method_not_allowed")))
+    fails("Allow says", "POST", LAB, 405, {"Allow": "GET, HEAD", **PROBLEM},
+          b(problem(405, "method_not_allowed")))
+
+
+def test_engine_busy():
+    busy = problem(409, "engine_busy", hint="delete its checkpoints first")
+    oc.check("DELETE", LAB, 409, PROBLEM, b(busy))
+    # engine_busy always says what to do first
+    fails("'hint' is a required property", "DELETE", LAB, 409, PROBLEM,
+          b(problem(409, "engine_busy")))
+    assert oc.schema_errors("#/components/schemas/Problem", problem(409, "engine_busy")) == \
+        ["at /: 'hint' is a required property"]
+    fails("is not of type 'string'", "DELETE", LAB, 409, PROBLEM,
+          b(problem(409, "engine_busy", hint=["x"])))
+    for code in ("checkpoint_busy", "restore_busy", "name_conflict"):
+        fails("does not match the schema", "DELETE", LAB, 409, PROBLEM,
+              b(problem(409, code, hint="x")))
+    # and it belongs to DELETE /engines/{name} only
+    fails("does not match the schema", "DELETE", "/checkpoints/" + CK, 409, PROBLEM, b(busy))
+    fails("does not match the schema", "POST", "/engines", 409, PROBLEM, b(busy))
+
+
+def engine_create_errors(body):
+    return oc.schema_errors("#/components/schemas/EngineCreate", body)
+
+
+@pytest.mark.parametrize("body", [
+    {"name": "lab", "url": "tcp://10.0.0.7:2375"},
+    {"name": "lab", "url": "https://10.0.0.7:2376", "tls": "/etc/checkpointd/tls/lab"},
+    {"name": "lab", "url": "tcp://10.0.0.7:2376", "tls": "/certs/"},
+    {"name": "local", "url": "unix:///var/run/docker.sock"},
+    {"name": "a", "url": "tcp://h:1"},
+    {"name": "A0_b.c-d", "url": "https://docker.example.com:2376"},
+    {"name": "v6", "url": "tcp://[fd00::7]:2375"},
+    {"name": "x" * 63, "url": "unix:///" + "p" * 247},
+    {"name": "lab", "url": "https://h:2376", "tls": "/" + "d" * 999},
+])
+def test_engine_create_good_bodies(body):
+    assert engine_create_errors(body) == []
+
+
+@pytest.mark.parametrize("body, message", [
+    ({}, "'name' is a required property"),
+    ({"name": "lab"}, "'url' is a required property"),
+    ({"url": "tcp://h:1"}, "'name' is a required property"),
+    ({"name": "", "url": "tcp://h:1"}, "should be non-empty|is too short"),
+    ({"name": "x" * 64, "url": "tcp://h:1"}, "is too long"),
+    ({"name": "-lab", "url": "tcp://h:1"}, "does not match"),
+    ({"name": ".lab", "url": "tcp://h:1"}, "does not match"),
+    ({"name": "my lab", "url": "tcp://h:1"}, "does not match"),
+    ({"name": "lab/2", "url": "tcp://h:1"}, "does not match"),
+    ({"name": 7, "url": "tcp://h:1"}, "is not of type 'string'"),
+    ({"name": "lab", "url": "tcp://h"}, "too short|does not match"),
+    ({"name": "lab", "url": "tcp://10.0.0.7"}, "does not match"),
+    ({"name": "lab", "url": "tcp://10.0.0.7:port"}, "does not match"),
+    ({"name": "lab", "url": "tcp://10.0.0.7:2375/"}, "does not match"),
+    ({"name": "lab", "url": "http://10.0.0.7:2375"}, "does not match"),
+    ({"name": "lab", "url": "ssh://me@10.0.0.7:22"}, "does not match"),
+    ({"name": "lab", "url": "10.0.0.7:2375"}, "does not match"),
+    ({"name": "lab", "url": "unix://var/run/docker.sock"}, "does not match"),
+    ({"name": "lab", "url": "unix:///"}, "does not match"),
+    ({"name": "lab", "url": "unix:///" + "p" * 248}, "is too long"),
+    ({"name": "lab", "url": "tcp://h:1", "tls": "certs"}, "does not match"),
+    ({"name": "lab", "url": "tcp://h:1", "tls": "/"}, "is too short"),
+    ({"name": "lab", "url": "tcp://h:1", "tls": "/" + "d" * 1000}, "is too long"),
+    ({"name": "lab", "url": "tcp://h:1", "tls": True}, "is not of type 'string'"),
+    ({"name": "lab", "url": "tcp://h:1", "tls": None}, "is not of type 'string'"),
+    ({"name": "lab", "url": "tcp://h:1", "kind": "docker"}, "Additional properties"),
+    ({"name": "lab", "url": "tcp://h:1", "tls_verify": True}, "Additional properties"),
+])
+def test_engine_create_bad_bodies(body, message):
+    errors = engine_create_errors(body)
+    assert errors and any(re.search(message, e) for e in errors), errors
+
+
+def test_engine_create_is_documented():
+    post = DOC["paths"]["/engines"]["post"]
+    body = post["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/EngineCreate"}
+    assert post["requestBody"]["required"] is True
+    schema = DOC["components"]["schemas"]["EngineCreate"]
+    assert schema["required"] == ["name", "url"] and schema["additionalProperties"] is False
+    for text in ("ca.pem", "cert.pem", "key.pem"):
+        assert text in schema["properties"]["tls"]["description"]
+    assert "kept across restarts" in post["description"]
+    assert "--engine" in post["description"]
+
+
+# ---------------------------------------------------------------- copies and transfers
+
+PROGRESS = {"phase": "files", "bytes_done": 8123456, "bytes_total": 9797632}
+
+
+def copy_of(status="ready", **changes):
+    c = {"engine": "lab", "status": status, "directory": None, "bytes": None, "error": None,
+         "progress": None}
+    if status == "ready":
+        c.update(directory=f"/var/lib/docker/checkpointd/{CK}/counter-before-upgrade",
+                 bytes=9797632)
+    if status == "failed":
+        c.update(error="moving the checkpoint's files: engine 'lab' closed the connection")
+    c.update(changes)
+    return c
+
+
+def test_good_copies_pass():
+    url = "/checkpoints/" + CK
+    copies = [copy_of(), copy_of("pending", engine="edge"),
+              copy_of("running", engine="edge2", progress=PROGRESS),
+              copy_of("running", engine="edge3"),
+              copy_of("running", engine="edge4",
+                      progress={"phase": "image", "bytes_done": 0, "bytes_total": 0}),
+              copy_of("pending", engine="edge5",
+                      progress={"phase": "done", "bytes_done": 9, "bytes_total": 9}),
+              copy_of("failed", engine="edge6"),
+              copy_of("ready", engine="edge7", bytes=0)]
+    body = oc.check("GET", url, 200, {**ETAG, **JSON}, b(record(copies=copies)))
+    assert body["copies"] == copies
+    oc.check("GET", "/checkpoints", 200, {**ETAG, **JSON},
+             b({"items": [record(copies=copies), record()], "next_cursor": None}))
+    # a failed or running checkpoint has its list too (empty)
+    oc.check("GET", url, 200, {**ETAG, **JSON},
+             b(record(status="running", copies=[])))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"status": "copying"}, "'copying' is not one of"),
+    ({"status": None}, "None is not one of"),
+    ({"engine": ""}, "should be non-empty|is too short"),
+    ({"engine": None}, "is not of type 'string'"),
+    # error: a string exactly when failed
+    ({"status": "failed"}, "is not of type 'string'"),
+    ({"status": "failed", "error": {"code": "transfer_failed", "message": "x"}},
+     "is not of type 'string'"),
+    ({"error": "x"}, "is not of type 'null'"),
+    ({"status": "running", "directory": None, "bytes": None, "error": "x"},
+     "is not of type 'null'"),
+    # progress: only while pending or running
+    ({"progress": PROGRESS}, "is not of type 'null'"),
+    ({"status": "failed", "directory": None, "bytes": None, "error": "x", "progress": PROGRESS},
+     "is not of type 'null'"),
+    # a ready copy says where its files are and how many bytes it took
+    ({"directory": None}, "None is not of type 'string'"),
+    ({"bytes": None}, "None is not of type 'integer'"),
+    # a failed one left nothing
+    ({"status": "failed", "error": "x", "directory": "/var/lib/docker/checkpointd/x"},
+     "is not of type 'null'"),
+    ({"bytes": -1}, "less than the minimum"),
+    ({"bytes": "12"}, "is not of type 'integer', 'null'"),
+    ({"directory": 7}, "is not of type 'string', 'null'"),
+    ({"created_at": "2025-06-01T12:00:00Z"}, "Additional properties"),
+    ({"id": CK}, "Additional properties"),
+])
+def test_bad_copies_fail(change, message):
+    c = copy_of()  # ready
+    c.update(change)
+    fails(message, "GET", "/checkpoints/" + CK, 200, {**ETAG, **JSON}, b(record(copies=[c])))
+
+
+@pytest.mark.parametrize("progress, message", [
+    ({"phase": "upload", "bytes_done": 1, "bytes_total": 2}, "'upload' is not one of"),
+    ({"phase": "image", "bytes_done": -1, "bytes_total": 2}, "less than the minimum"),
+    ({"phase": "image", "bytes_done": 1, "bytes_total": -2}, "less than the minimum"),
+    ({"phase": "image", "bytes_done": 1.5, "bytes_total": 2}, "is not of type 'integer'"),
+    ({"phase": "image", "bytes_done": None, "bytes_total": 2}, "is not of type 'integer'"),
+    ({"phase": "image", "bytes_done": 1}, "'bytes_total' is a required property"),
+    ({"phase": "image", "bytes_total": 1}, "'bytes_done' is a required property"),
+    ({"bytes_done": 1, "bytes_total": 1}, "'phase' is a required property"),
+    ({"phase": "image", "bytes_done": 1, "bytes_total": 2, "percent": 50},
+     "Additional properties"),
+    ("50%", "is not of type 'object'|is not valid under any"),
+    ({}, "is a required property"),
+])
+def test_bad_progress_fails(progress, message):
+    errors = oc.schema_errors("#/components/schemas/Progress", progress)
+    assert errors and any(re.search(message, e) for e in errors), errors
+    # a nullable member: the checker says it is neither null nor a Progress
+    where = "at /copies/0/progress: .* is not valid under any of the given schemas"
+    fails(where, "GET", "/checkpoints/" + CK, 200, {**ETAG, **JSON},
+          b(record(copies=[copy_of("running", progress=progress)])))
+    fails("at /progress: .* is not valid under any", "GET", "/restores/" + RS, 200,
+          {**ETAG, **JSON}, b(restore(status="running", progress=progress)))
+
+
+@pytest.mark.parametrize("key", ["engine", "status", "directory", "bytes", "error", "progress"])
+def test_copy_keys_are_required(key):
+    c = copy_of()
+    del c[key]
+    fails(f"'{key}' is a required property", "GET", "/checkpoints/" + CK, 200, {**ETAG, **JSON},
+          b(record(copies=[c])))
+
+
+def test_checkpoint_copies_are_required():
+    url = "/checkpoints/" + CK
+    ck = record()
+    del ck["copies"]
+    fails("'copies' is a required property", "GET", url, 200, {**ETAG, **JSON}, b(ck))
+    fails("None is not of type 'array'", "GET", url, 200, {**ETAG, **JSON}, b(record(copies=None)))
+    fails("is not of type 'array'", "GET", url, 200, {**ETAG, **JSON},
+          b(record(copies={"lab": copy_of()})))
+    fails("is not of type 'object'", "GET", url, 200, {**ETAG, **JSON}, b(record(copies=["lab"])))
+
+
+def test_restore_progress():
+    url = "/restores/" + RS
+    for rs in (restore(status="pending", container={"id": None, "name": "counter-lab"},
+                       engine="lab", progress={"phase": "image", "bytes_done": 0,
+                                               "bytes_total": 9797632}),
+               restore(status="running", engine="lab", progress=PROGRESS),
+               restore(status="running", engine="lab",
+                       progress={"phase": "done", "bytes_done": 9797632,
+                                 "bytes_total": 9797632}),
+               restore(status="running", progress=None),
+               restore(status="pending", progress=None)):
+        assert oc.check("GET", url, 200, {**ETAG, **JSON}, b(rs)) == rs
+    oc.check("POST", "/restores", 202, {"Location": url, **JSON},
+             b(restore(status="running", engine="lab", progress=PROGRESS)))
+    # progress only while the job moves the checkpoint
+    fails("is not of type 'null'", "GET", url, 200, {**ETAG, **JSON}, b(restore(progress=PROGRESS)))
+    err = {"code": "transfer_failed", "message": "moving the image: connection reset"}
+    oc.check("GET", url, 200, {**ETAG, **JSON}, b(restore(status="failed", error=err)))
+    fails("is not of type 'null'", "GET", url, 200, {**ETAG, **JSON},
+          b(restore(status="failed", error=err, progress=PROGRESS)))
+    fails("is not of type 'null'", "POST", "/restores?wait=true", 201, {"Location": url, **JSON},
+          b(restore(progress=PROGRESS)))
+    fails("is not valid under any", "GET", url, 200, {**ETAG, **JSON},
+          b(restore(status="running", progress=[1, 2])))
+    page = {"items": [restore(status="running", engine="lab", progress=PROGRESS), restore()],
+            "next_cursor": None}
+    oc.check("GET", "/restores", 200, {**ETAG, **JSON}, b(page))
+
+
+COPIES = f"/checkpoints/{CK}/copies"
+
+
+def test_copy_create_answers():
+    loc = {"Location": "/checkpoints/" + CK, **JSON}
+    pending = record(copies=[copy_of("pending")])
+    assert oc.check("POST", COPIES, 202, loc, b(pending)) == pending
+    oc.check("POST", COPIES + "?wait=false", 202, loc,
+             b(record(copies=[copy_of(engine="edge"), copy_of("running", progress=PROGRESS)])))
+    ready = record(copies=[copy_of(), copy_of("failed", engine="edge")])
+    assert oc.check("POST", COPIES + "?wait=true", 201, loc, b(ready)) == ready
+    assert {("POST", "/checkpoints/{id}/copies", 201),
+            ("POST", "/checkpoints/{id}/copies", 202)} <= oc.exercised()
+    # 202: a copy under way; 201: a ready one
+    fails("does not match the schema", "POST", COPIES, 202, loc, b(record()))
+    fails("does not match the schema", "POST", COPIES, 202, loc, b(record(copies=[copy_of()])))
+    fails("does not match the schema", "POST", COPIES, 201, loc,
+          b(record(copies=[copy_of("running")])))
+    fails("does not match the schema", "POST", COPIES, 201, loc,
+          b(record(copies=[copy_of("failed")])))
+    # only a ready checkpoint is copied
+    fails("does not match the schema", "POST", COPIES, 202, loc,
+          b(record(status="running", copies=[copy_of("pending")])))
+    # the answer is the checkpoint, not the copy
+    fails("does not match the schema", "POST", COPIES, 202, loc, b(copy_of("pending")))
+    fails("Location is missing", "POST", COPIES, 202, JSON, b(pending))
+    fails("Location is missing", "POST", COPIES + "?wait=1", 201, JSON, b(ready))
+    fails("status 200 is not documented", "POST", COPIES, 200, loc, b(pending))
+
+
+def test_copy_location_names_the_checkpoint():
+    loc = {"Location": "/checkpoints/" + CK, **JSON}
+    pending = record(copies=[copy_of("pending")])
+    other = "ck-0000000000000001"
+    # Location is the checkpoint the request named, not a copy or another record
+    fails("does not name the record the request added to", "POST", COPIES, 202,
+          {**loc, "Location": "/checkpoints/" + other}, b(pending))
+    fails("Location.*malformed", "POST", COPIES, 202, {**loc, "Location": COPIES}, b(pending))
+    fails("Location.*malformed", "POST", COPIES, 202,
+          {**loc, "Location": COPIES + "/lab"}, b(pending))
+    fails("Location.*malformed", "POST", COPIES, 202,
+          {**loc, "Location": "http://127.0.0.1:8780/checkpoints/" + CK}, b(pending))
+    # and the body is that checkpoint
+    fails(f"the answer is the record '{other}', not '{CK}'", "POST", COPIES, 202, loc,
+          b(record(id=other, copies=[copy_of("pending")])))
+    oc.check("POST", f"/checkpoints/{other}/copies", 202,
+             {**loc, "Location": "/checkpoints/" + other},
+             b(record(id=other, copies=[copy_of("pending")])))
+
+
+def test_location_rule_for_copies_without_header_patterns(monkeypatch):
+    """The checker's own rule for a POST under a record: Location is that record."""
+    monkeypatch.setitem(DOC["components"]["headers"]["Location"], "schema", {"type": "string"})
+    monkeypatch.setattr(oc, "_validators", {})
+    pending = record(copies=[copy_of("pending")])
+    oc.check("POST", COPIES, 202, {"Location": "/checkpoints/" + CK, **JSON}, b(pending))
+    for wrong in (COPIES, COPIES + "/lab", "/restores/" + CK, "/checkpoints/" + CK + "/",
+                  "checkpoints/" + CK, "/engines/lab"):
+        fails(rf"does not name the record the request added to \(expected '/checkpoints/{CK}'\)",
+              "POST", COPIES + "?wait=false", 202, {"Location": wrong, **JSON}, b(pending))
+    # a POST to a collection keeps its own rule
+    fails(r"does not name the record.*expected '/checkpoints/ck-", "POST", "/checkpoints", 202,
+          {"Location": COPIES, **JSON}, b(record(status="pending")))
+
+
+def test_copy_problems():
+    oc.check("POST", COPIES, 400, PROBLEM, b(problem(400, "missing_field", field="engine")))
+    oc.check("POST", COPIES, 400, PROBLEM, b(problem(400, "unknown_field", field="name")))
+    oc.check("POST", COPIES, 400, PROBLEM, b(problem(400, "invalid_field", field="engine")))
+    oc.check("POST", COPIES, 400, PROBLEM, b(problem(400, "invalid_json")))
+    oc.check("POST", COPIES + "?wait=yes", 400, PROBLEM,
+             b(problem(400, "invalid_parameter", parameter="wait")))
+    for code in ("checkpoint_not_found", "engine_not_found"):
+        oc.check("POST", COPIES, 404, PROBLEM, b(problem(404, code)))
+    for code in ("container_not_found", "not_found", "restore_not_found"):
+        fails("does not match the schema", "POST", COPIES, 404, PROBLEM, b(problem(404, code)))
+    oc.check("POST", COPIES, 409, PROBLEM, b(problem(409, "checkpoint_not_ready", id=CK)))
+    oc.check("POST", COPIES, 409, PROBLEM, b(problem(409, "copy_exists", field="engine")))
+    for code in ("name_conflict", "checkpoint_busy", "engine_busy", "container_running"):
+        fails("does not match the schema", "POST", COPIES, 409, PROBLEM,
+              b(problem(409, code, hint="x")))
+    # copy_exists is a copy's only
+    for url in ("/restores", "/checkpoints", "/engines"):
+        fails("does not match the schema", "POST", url, 409, PROBLEM,
+              b(problem(409, "copy_exists")))
+    oc.check("POST", COPIES, 413, PROBLEM, b(problem(413, "payload_too_large")))
+    oc.check("POST", COPIES, 415, PROBLEM, b(problem(415, "unsupported_media_type")))
+    oc.check("POST", COPIES, 500, PROBLEM, b(problem(500, "internal_error")))
+    oc.check("POST", COPIES, 503, PROBLEM, b(problem(503, "experimental_disabled", hint="x")))
+    oc.check("POST", COPIES, 503, PROBLEM, b(problem(503, "shutting_down")))
+    fails("'hint' is a required property", "POST", COPIES, 503, PROBLEM,
+          b(problem(503, "experimental_disabled")))
+    # GET, DELETE: no such operations on the copies
+    oc.check("GET", COPIES, 405, {"Allow": "POST", **PROBLEM},
+             b(problem(405, "method_not_allowed")))
+    oc.check("DELETE", COPIES, 405, {"Allow": "POST", **PROBLEM},
+             b(problem(405, "method_not_allowed")))
+    fails("Allow says", "GET", COPIES, 405, {"Allow": "GET, HEAD, POST", **PROBLEM},
+          b(problem(405, "method_not_allowed")))
+    fails("matches no path", "POST", COPIES + "/lab", 202, JSON, b(record()))
+
+
+def test_transfer_failed():
+    # a copy's names the checkpoint, a restore's the restore
+    oc.check("POST", COPIES + "?wait=true", 502, PROBLEM,
+             b(problem(502, "transfer_failed", id=CK)))
+    oc.check("POST", "/restores?wait=true", 502, PROBLEM,
+             b(problem(502, "transfer_failed", id=RS, hint="x")))
+    for url in (COPIES, "/restores"):
+        fails("'id' is a required property", "POST", url, 502, PROBLEM,
+              b(problem(502, "transfer_failed")))
+        fails("does not match|is not valid under any", "POST", url, 502, PROBLEM,
+              b(problem(502, "transfer_failed", id="x-1")))
+    fails("does not match", "POST", COPIES, 502, PROBLEM, b(problem(502, "transfer_failed", id=RS)))
+    fails("does not match", "POST", "/restores", 502, PROBLEM,
+          b(problem(502, "transfer_failed", id=CK)))
+    for p in (problem(502, "transfer_failed", id=CK), problem(502, "transfer_failed", id=RS)):
+        assert oc.schema_errors("#/components/schemas/Problem", p) == []
+    # no transfer in making a checkpoint, deleting one, or a pre-flight
+    for method, url in (("POST", "/checkpoints"), ("DELETE", "/checkpoints/" + CK),
+                        ("POST", "/checkpoints?dry_run=true"), ("DELETE", "/restores/" + RS)):
+        fails("does not match the schema", method, url, 502, PROBLEM,
+              b(problem(502, "transfer_failed", id=CK)))
+    # the other engine failures of a copy; an id they carry is the checkpoint's
+    for code in ("engine_unreachable", "engine_error"):
+        oc.check("POST", COPIES, 502, PROBLEM, b(problem(502, code)))
+        oc.check("POST", COPIES, 502, PROBLEM, b(problem(502, code, id=CK)))
+        fails("does not match", "POST", COPIES, 502, PROBLEM, b(problem(502, code, id=RS)))
+    for code in ("checkpoint_failed", "restore_failed", "criu_failed", "not_ready"):
+        fails("does not match the schema", "POST", COPIES, 502, PROBLEM,
+              b(problem(502, code, id=CK, hint="x")))
+    # criu_line and log_tail stay CRIU's
+    fails("is not one of", "POST", COPIES, 502, PROBLEM,
+          b(problem(502, "transfer_failed", id=CK, log_tail=TAIL)))
+
+
+def test_restores_on_another_engine():
+    # the target engine may lack experimental features; a failed move is a 502
+    oc.check("POST", "/restores", 503, PROBLEM,
+             b(problem(503, "experimental_disabled", hint="turn them on on 'lab'")))
+    oc.check("POST", "/restores?wait=true", 201, {"Location": "/restores/" + RS, **JSON},
+             b(restore(engine="lab")))
+    body = DOC["components"]["schemas"]["RestoreCreate"]
+    assert create_errors({"checkpoint": CK, "engine": "lab"}) == []
+    assert "engine_mismatch" not in body["properties"]["engine"]["description"]
+    assert "`POST /checkpoints/{id}/copies`" in body["properties"]["engine"]["description"]
+
+
+def test_checkpoint_delete_and_copies():
+    url = "/checkpoints/" + CK
+    oc.check("DELETE", url, 409, PROBLEM,
+             b(problem(409, "checkpoint_busy", id=CK, hint="wait until its copies are ready")))
+    oc.check("DELETE", url, 502, PROBLEM, b(problem(502, "engine_unreachable", id=CK)))
+    busy = oc._deref(DOC["paths"]["/checkpoints/{id}"]["delete"]["responses"]["409"], "")[0]
+    assert "copy" in busy["description"]
+    assert "copy_running" in busy["content"]["application/problem+json"]["examples"]
+    assert "every copy" in DOC["paths"]["/checkpoints/{id}"]["delete"]["description"]
+
+
+def test_new_codes_are_documented():
+    schemas = DOC["components"]["schemas"]
+    codes = schemas["ProblemCode"]["enum"]
+    desc = schemas["ProblemCode"]["description"]
+    for code in ("engine_busy", "copy_exists", "transfer_failed"):
+        assert code in codes
+        assert len([ln for ln in desc.splitlines() if ln.startswith(f"- `{code}`: ")]) == 1
+    assert "engine_mismatch" not in codes and "engine_mismatch" not in desc
+    # which answers may carry each
+    answers = {}
+    for where, media in problem_responses():
+        code = media["schema"]["properties"]["code"]
+        for c in code.get("enum", [code.get("const")]):
+            answers.setdefault(c, set()).add(where)
+    assert answers["engine_busy"] == {"DELETE /engines/{name} 409"}
+    assert answers["copy_exists"] == {"POST /checkpoints/{id}/copies 409"}
+    assert answers["transfer_failed"] == {"POST /checkpoints/{id}/copies 502",
+                                          "POST /restores 502"}
+    assert "name_conflict" in str(answers) and "POST /engines 409" in answers["name_conflict"]

@@ -67,7 +67,7 @@ static void test_survives_reopen(void **state)
 	snprintf(path, sizeof(path), "%s/x.db", dir);
 	st = store_open(path, err, sizeof(err));
 	assert_non_null(st);
-	assert_int_equal(store_schema_version(st), 3);
+	assert_true(store_schema_version(st) >= 3);
 	assert_int_equal(store_diagnosis_put(st, "rs-0000000000000002", "h", "c", "t", "log", 3),
 			 STORE_OK);
 	store_close(st);
