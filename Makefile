@@ -5,6 +5,7 @@
 #   make test       install what is missing, then unit + end-to-end tests
 #   make unit       unit tests only (cmocka)         make e2e   end-to-end only
 #   make bench      benchmarks                       make clean
+#   make fuzz       libFuzzer on the parsers of outside input (clang)
 #   make SANITIZE=address,undefined test             the same under sanitizers
 #   make e2e T=test_checkpoints.py::test_wait        one end-to-end test
 
@@ -39,7 +40,7 @@ PROBE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -s
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test unit e2e bench deps deps-test clean lint
+.PHONY: all run test unit e2e bench deps deps-test clean lint fuzz
 all: $(BUILD)/checkpointd
 
 # A change of compiler flags (e.g. SANITIZE=) rebuilds everything.
@@ -118,6 +119,18 @@ test: deps-test
 bench: deps-test
 	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh
+
+# libFuzzer targets for the parsers of outside input (clang), each run for
+# FUZZ_SECONDS over its corpus in fuzz/corpus/.
+FUZZ_SECONDS ?= 20
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined
+fuzz:
+	@mkdir -p $(BUILD)/fuzz
+	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_criu fuzz/fuzz_criu.c src/criu.c src/buf.c
+	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_tar fuzz/fuzz_tar.c src/tar.c src/buf.c
+	@mkdir -p $(BUILD)/fuzz/criu $(BUILD)/fuzz/tar
+	$(BUILD)/fuzz/fuzz_criu -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/criu fuzz/corpus/criu
+	$(BUILD)/fuzz/fuzz_tar -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/tar fuzz/corpus/tar
 
 lint:
 	clang-format --dry-run --Werror $(shell find src tests/unit -name '*.[ch]')

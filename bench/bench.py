@@ -1,13 +1,36 @@
 #!/usr/bin/env python3
 """checkpointd benchmark: restoring through checkpointd vs Docker's own
-`docker start --checkpoint`, and restored vs cold time to ready.
+`docker start --checkpoint`, restored vs cold time to ready, and moving a
+checkpoint to a second engine.
 
 Method (see bench/README.md for the figures' definitions):
 
 * One private engine (`tests/bed/engine.sh start bench <free port>`), the test
   image (`tests/bed/images.sh`), and the real build/checkpointd with a
-  temporary data folder on a free loopback port.  Everything is measured on
-  that one engine, with the same workload, in the same run.
+  temporary data folder on a free loopback port.  Everything but the transfer
+  is measured on that one engine, with the same workload, in the same run.
+* A second private engine, `bench-b` (its own dockerd, containerd and data
+  root: another "host", on the same machine and disk), known to the service
+  as engine `b`.  It never gets the test image from the harness; all it
+  holds is what the service moves there.  Its containers and images are
+  removed when the run starts.
+* Transfer: per run, a fresh container of the workload is booted and
+  checkpointed through checkpointd (`POST /checkpoints?wait=true`, untimed),
+  then `POST /checkpoints/{id}/copies?wait=true {"engine": "b"}` is timed on
+  the client.  Each run moves image + files: the committed image (the whole
+  `docker save` stream, base layers included) and then the checkpoint's
+  files, both streamed through the service.  MB/s = the copy's `bytes` (from
+  the record) / client seconds / 1e6.  After the run the checkpoint is
+  deleted through the service (which removes its copy) and the image is
+  force-removed from bench-b directly, so no run finds anything on b left
+  over from an earlier one; before each timed copy the harness checks that
+  bench-b holds no image at all.
+* Service memory: the service's peak RSS (VmHWM of /proc/<pid>/status, KiB)
+  is reset (`echo 5 > /proc/<pid>/clear_refs`) right before each timed copy
+  and read right after it, so it is the peak during that copy alone; its
+  VmRSS just before is kept as the baseline (rss_before_kib), and
+  peak - baseline as over_before_kib.  Everything runs in one
+  service process, so the checkpoint size is reported next to the peak.
 * Workload: `slowboot --boot-seconds 2 --heap-mib M --port 8080` in network
   mode none.  "Booted" = /tmp/ready exists in the container (polled through
   the engine's archive API) before any checkpoint is taken.
@@ -54,6 +77,8 @@ RESULTS = ROOT / "bench" / "results"
 CRIU = "/opt/checkpointd-bed/bin/criu"
 IMAGE = "checkpointd-test:latest"
 ENGINE_NAME = "bench"          # our own engine; tests use e2e*, dev, a, b
+ENGINE_B_NAME = "bench-b"      # our second engine, the copies' target
+SVC_ENGINE_B = "b"             # bench-b's name inside the service
 PREFIX = "bench-"              # every container we make is named bench-...
 
 QUICK = os.environ.get("QUICK", "") == "1"
@@ -123,14 +148,15 @@ def bed(*args, capture=False):
 # --- the engine, called directly ------------------------------------------------
 
 class Engine:
-    def __init__(self, port):
+    def __init__(self, port, name=ENGINE_NAME):
         self.port = port
-        self.dir = pathlib.Path(bed("engine.sh", "dir", ENGINE_NAME, capture=True))
+        self.name = name
+        self.dir = pathlib.Path(bed("engine.sh", "dir", name, capture=True))
 
     def call(self, method, path, obj=None, ok=(200, 201, 204, 304)):
         status, data, ms = http_call(self.port, method, path, obj)
         if ok:
-            expect(f"engine {method} {path}", status, data, ok)
+            expect(f"engine {self.name} {method} {path}", status, data, ok)
         return status, data, ms
 
     def create(self, name, heap_mib):
@@ -180,6 +206,19 @@ class Engine:
         for p in (self.dir / "tmp").glob("ctrd-checkpoint*"):
             shutil.rmtree(p, ignore_errors=True)
 
+    def remove_image(self, ref):
+        self.call("DELETE", f"/images/{ref}?force=1", ok=(200, 404))
+
+    def empty(self):
+        """Every container and image: only for bench-b, which holds nothing
+        but what the service moved there."""
+        _, out, _ = self.call("GET", "/containers/json?all=1")
+        for c in out:
+            self.remove(c["Id"])
+        _, out, _ = self.call("GET", "/images/json?all=1")
+        for i in out:
+            self.remove_image(i["Id"])
+
 
 # --- the service ------------------------------------------------------------------
 
@@ -187,14 +226,18 @@ class Service:
     """build/checkpointd on a free port with a temporary data folder;
     stopped by its PID."""
 
-    def __init__(self, engine_port):
+    def __init__(self, engines):
+        """engines: [(name, port)], the first the default."""
         self.data_dir = tempfile.mkdtemp(prefix="checkpointd-bench-")
         self.port = free_port()
         self.log_path = os.path.join(self.data_dir, "service.log")
         self.log = open(self.log_path, "ab")
+        flags = []
+        for name, port in engines:
+            flags += ["--engine", f"{name}=tcp://127.0.0.1:{port}"]
         self.proc = subprocess.Popen(
             [str(BINARY), "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir,
-             "--engine", f"{ENGINE_NAME}=tcp://127.0.0.1:{engine_port}"],
+             *flags],
             stdout=self.log, stderr=self.log)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -223,6 +266,19 @@ class Service:
             time.sleep(0.2)
         raise BenchError(f"{kind} {rid} stayed busy")
 
+    def status_kib(self, field):
+        """VmHWM, VmRSS, ... of the service's /proc/<pid>/status, in KiB."""
+        with open(f"/proc/{self.proc.pid}/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise BenchError(f"no {field} in /proc/{self.proc.pid}/status")
+
+    def reset_peak_rss(self):
+        """VmHWM := VmRSS now (clear_refs 5, our own process)."""
+        with open(f"/proc/{self.proc.pid}/clear_refs", "w") as fh:
+            fh.write("5")
+
     def log_tail(self):
         try:
             return pathlib.Path(self.log_path).read_text(errors="replace")[-3000:]
@@ -244,7 +300,8 @@ class Service:
 # --- the figures ----------------------------------------------------------------
 
 def stats(runs):
-    """{"runs", "median", "min", "max"} of a list of ms (rounded to 0.1 ms)."""
+    """{"runs", "median", "min", "max"} of a list of numbers (ms, MB/s, KiB;
+    rounded to 0.1)."""
     runs = [round(float(x), 1) for x in runs]
     return {"runs": runs, "median": round(statistics.median(runs), 1),
             "min": min(runs), "max": max(runs)}
@@ -304,7 +361,46 @@ def service_restore(svc, body):
     return ms, rec
 
 
-def one_round(engine, svc, ck_id, heap_mib, n):
+def transfer_run(engine, engine_b, svc, n, heap_mib):
+    """Figure 4: a fresh checkpoint of the workload, taken through
+    checkpointd (untimed), copied to engine b with ?wait=true (timed).
+    Returns the run's figures; the checkpoint (with its copy), the container
+    and the image on b are gone again afterwards."""
+    name = f"{PREFIX}tx-{n}"
+    cid = engine.create(name, heap_mib)
+    ck = None
+    try:
+        engine.call("POST", f"/containers/{cid}/start")
+        engine.wait_booted(cid)
+        settle()
+        _, ck, _ = svc.call("POST", "/checkpoints?wait=true",
+                            {"container": name, "engine": ENGINE_NAME}, ok=(201,))
+        _, left, _ = engine_b.call("GET", "/images/json?all=1")
+        if left:
+            raise BenchError(f"{ENGINE_B_NAME} still holds images before a copy: "
+                             f"{[i['Id'][:19] for i in left]}")
+        settle()
+        rss_before = svc.status_kib("VmRSS")
+        svc.reset_peak_rss()
+        _, rec, ms = svc.call("POST", f"/checkpoints/{ck['id']}/copies?wait=true",
+                              {"engine": SVC_ENGINE_B}, ok=(201,))
+        peak = svc.status_kib("VmHWM")
+        copy = [c for c in rec["copies"] if c["engine"] == SVC_ENGINE_B]
+        if len(copy) != 1 or copy[0]["status"] != "ready" or not copy[0]["bytes"]:
+            raise BenchError(f"copy of {ck['id']} to engine {SVC_ENGINE_B}: {rec['copies']}")
+        nbytes = copy[0]["bytes"]
+        return {"transfer_ms": ms, "transfer_bytes": nbytes,
+                "transfer_mb_s": nbytes / (ms / 1000.0) / 1e6,
+                "transfer_checkpoint_bytes": ck["size_bytes"],
+                "peak_rss_kib": peak, "rss_before_kib": rss_before}
+    finally:
+        if ck is not None:
+            svc.delete("checkpoints", ck["id"])          # and its copy on b
+            engine_b.remove_image(ck["image"]["id"])
+        engine.remove(cid)
+
+
+def one_round(engine, engine_b, svc, ck_id, heap_mib, n):
     """One run of every figure, in a fixed order; returns {name: value}."""
     r = {}
     # 1. Docker's own in-place restore, on a fresh container
@@ -328,10 +424,13 @@ def one_round(engine, svc, ck_id, heap_mib, n):
         r[f"ready_{kind}_start"] = t["start"]
         r[f"ready_{kind}_ready"] = t["ready"]
         engine.drop_leaked_restore_copies()
+
+    # 4. a fresh checkpoint of the workload moved to engine b: image + files
+    r.update(transfer_run(engine, engine_b, svc, n, heap_mib))
     return r
 
 
-def bench_workload(engine, svc, heap_mib, counter):
+def bench_workload(engine, engine_b, svc, heap_mib, counter):
     """All figures for one heap size, runs interleaved."""
     key = f"heap{heap_mib}"
     log(f"== {key}: slowboot --boot-seconds {BOOT_SECONDS} --heap-mib {heap_mib}, "
@@ -343,7 +442,8 @@ def bench_workload(engine, svc, heap_mib, counter):
     engine.call("POST", f"/containers/{cid}/start")
     engine.wait_booted(cid)
     settle()
-    _, ck, ck_ms = svc.call("POST", "/checkpoints?wait=true", {"container": ck_name}, ok=(201,))
+    _, ck, ck_ms = svc.call("POST", "/checkpoints?wait=true",
+                             {"container": ck_name, "engine": ENGINE_NAME}, ok=(201,))
     log(f"   checkpoint through checkpointd: {ck_ms:.0f} ms, {ck['size_bytes']} bytes, "
         f"timings_ms {ck['timings_ms']}")
 
@@ -351,13 +451,16 @@ def bench_workload(engine, svc, heap_mib, counter):
     try:
         for i in range(WARMUP_ROUNDS + RUNS):
             counter[0] += 1
-            r = one_round(engine, svc, ck["id"], heap_mib, counter[0])
+            r = one_round(engine, engine_b, svc, ck["id"], heap_mib, counter[0])
             label = f"warm-up {i + 1}" if i < WARMUP_ROUNDS else f"run {i - WARMUP_ROUNDS + 1}/{RUNS}"
             log(f"   {label}: engine checkpoint {r['checkpoint_engine_ms']:.0f} ms, engine start"
                 f" {r['restore_engine_ms']:.0f} ms ({r['restore_engine_retries']} retries) |"
                 f" service restore {r['restore_service_ms']:.0f} ms (create {r['rec_create']},"
                 f" stage {r['rec_stage']}, start {r['rec_start']}) | ready restored"
-                f" {r['ready_restore_ms']} ms, cold {r['ready_cold_ms']} ms")
+                f" {r['ready_restore_ms']} ms, cold {r['ready_cold_ms']} ms |"
+                f" copy to b {r['transfer_bytes']} bytes in {r['transfer_ms']:.0f} ms"
+                f" = {r['transfer_mb_s']:.1f} MB/s, service peak RSS {r['peak_rss_kib']} KiB"
+                f" (from {r['rss_before_kib']})")
             if i >= WARMUP_ROUNDS:
                 for k, v in r.items():
                     f.setdefault(k, []).append(v)
@@ -387,6 +490,14 @@ def bench_workload(engine, svc, heap_mib, counter):
         "ready_cold_ms": dict(stats(f["ready_cold_ms"]),
                               start=stats(f["ready_cold_start"]),
                               ready=stats(f["ready_cold_ready"])),
+        "transfer_ms": stats(f["transfer_ms"]),
+        "transfer_bytes": f["transfer_bytes"],
+        "transfer_checkpoint_bytes": f["transfer_checkpoint_bytes"],
+        "transfer_mb_s": stats(f["transfer_mb_s"]),
+        "peak_rss_kib": dict(stats(f["peak_rss_kib"]),
+                             rss_before_kib=f["rss_before_kib"],
+                             over_before_kib=[p - b for p, b in zip(f["peak_rss_kib"],
+                                                                    f["rss_before_kib"])]),
     }
     med = lambda k: w[k]["median"]  # noqa: E731
     w["restore_over_cli"] = round(med("restore_service_ms") / med("restore_engine_ms"), 3)
@@ -416,40 +527,53 @@ def machine(engine):
             "checkpointd_commit": git or None}
 
 
-FIGURES = [  # (key, label) in table order; nested keys with a dot
-    ("checkpoint_engine_ms", "checkpoint, engine (`POST /containers/{id}/checkpoints`)"),
-    ("checkpoint_service_ms", "checkpoint, checkpointd (`POST /checkpoints?wait=true`)"),
-    ("restore_engine_ms", "restore in place, engine (`docker start --checkpoint`)"),
-    ("restore_service_ms", "restore to new container, checkpointd (`POST /restores?wait=true`)"),
-    ("restore_service_timings_ms.create", "... record: create"),
-    ("restore_service_timings_ms.stage", "... record: stage"),
-    ("restore_service_timings_ms.start", "... record: start"),
-    ("ready_restore_ms", "time to ready, restored (record start+ready)"),
-    ("ready_cold_ms", "time to ready, cold (record start+ready)"),
+FIGURES = [  # (key, label, unit, format) in table order; nested keys with a dot
+    ("checkpoint_engine_ms", "checkpoint, engine (`POST /containers/{id}/checkpoints`)",
+     "ms", ".0f"),
+    ("checkpoint_service_ms", "checkpoint, checkpointd (`POST /checkpoints?wait=true`)",
+     "ms", ".0f"),
+    ("restore_engine_ms", "restore in place, engine (`docker start --checkpoint`)", "ms", ".0f"),
+    ("restore_service_ms", "restore to new container, checkpointd (`POST /restores?wait=true`)",
+     "ms", ".0f"),
+    ("restore_service_timings_ms.create", "... record: create", "ms", ".0f"),
+    ("restore_service_timings_ms.stage", "... record: stage", "ms", ".0f"),
+    ("restore_service_timings_ms.start", "... record: start", "ms", ".0f"),
+    ("ready_restore_ms", "time to ready, restored (record start+ready)", "ms", ".0f"),
+    ("ready_cold_ms", "time to ready, cold (record start+ready)", "ms", ".0f"),
+    ("transfer_ms", "copy to engine b, image + files (`POST /checkpoints/{id}/copies?wait=true`)",
+     "ms", ".0f"),
+    ("transfer_mb_s", "... transfer rate (copy `bytes` / client time)", "MB/s", ".1f"),
+    ("peak_rss_kib", "... service peak RSS during the copy (VmHWM)", "KiB", ".0f"),
 ]
 
 
 def markdown(results):
-    rows = [("workload", "figure", "median ms", "min ms", "max ms", "runs")]
+    rows = [("workload", "figure", "median", "min", "max", "unit", "runs")]
     for key, w in results["workloads"].items():
-        for fig, label in FIGURES:
+        for fig, label, unit, fmt in FIGURES:
             s = w
             for part in fig.split("."):
                 s = s[part]
-            rows.append((key, label, f"{s['median']:.0f}", f"{s['min']:.0f}", f"{s['max']:.0f}",
-                         str(len(s["runs"]))))
+            rows.append((key, label, format(s["median"], fmt), format(s["min"], fmt),
+                         format(s["max"], fmt), unit, str(len(s["runs"]))))
     table = [rows[0], tuple("-" * len(c) for c in rows[0])] + rows[1:]
     widths = [max(len(r[i]) for r in table) for i in range(len(rows[0]))]
     out = ["| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |" for r in table]
 
     out.append("")
     drows = [("workload", "restore_over_cli (goal <= 1.10)", "ready_restore_over_cold",
-              "service_overhead_ms", "checkpoint MiB per heap MiB", "retries engine / service")]
+              "service_overhead_ms", "checkpoint MiB per heap MiB", "retries engine / service",
+              "transfer_mb_s", "peak_rss_kib (max)", "peak over before KiB (max)",
+              "checkpoint MiB", "copy MiB")]
     for key, w in results["workloads"].items():
         drows.append((key, f"{w['restore_over_cli']:.2f}", f"{w['ready_restore_over_cold']:.2f}",
                        f"{w['service_overhead_ms']:.0f}", f"{w['checkpoint_mib_per_heap_mib']:.2f}",
                        f"{sum(w['restore_engine_ms']['retries'])} / "
-                       f"{sum(w['restore_service_ms']['retries'])}"))
+                       f"{sum(w['restore_service_ms']['retries'])}",
+                       f"{w['transfer_mb_s']['median']:.1f}", f"{w['peak_rss_kib']['max']:.0f}",
+                       f"{max(w['peak_rss_kib']['over_before_kib'])}",
+                       f"{max(w['transfer_checkpoint_bytes']) / 2**20:.0f}",
+                       f"{max(w['transfer_bytes']) / 2**20:.0f}"))
     table = [drows[0], tuple("-" * len(c) for c in drows[0])] + drows[1:]
     widths = [max(len(r[i]) for r in table) for i in range(len(drows[0]))]
     out += ["| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |" for r in table]
@@ -463,14 +587,22 @@ def main():
     load_before = os.getloadavg()[0]
     port = free_port()
     log(f"bench: {'QUICK' if QUICK else 'full'} run, engine '{ENGINE_NAME}' on 127.0.0.1:{port}")
-    engine = svc = None
+    engine = engine_b = svc = None
+    b_started = False
     try:
         bed("engine.sh", "start", ENGINE_NAME, str(port))
         engine = Engine(port)
         engine.remove_ours()                     # leftovers of an interrupted run
         engine.drop_leaked_restore_copies()
         bed("images.sh", str(port))
-        svc = Service(port)
+        port_b = free_port()
+        log(f"bench: engine '{ENGINE_B_NAME}' on 127.0.0.1:{port_b} "
+            f"(engine '{SVC_ENGINE_B}' in the service)")
+        b_started = True
+        bed("engine.sh", "start", ENGINE_B_NAME, str(port_b))
+        engine_b = Engine(port_b, ENGINE_B_NAME)
+        engine_b.empty()                         # b holds only what the service moves
+        svc = Service([(ENGINE_NAME, port), (SVC_ENGINE_B, port_b)])
         results = {
             "generated_at": datetime.datetime.now(datetime.timezone.utc)
                                     .strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -480,11 +612,13 @@ def main():
         }
         counter = [0]
         for heap in HEAPS_MIB:
-            key, w = bench_workload(engine, svc, heap, counter)
+            key, w = bench_workload(engine, engine_b, svc, heap, counter)
             results["workloads"][key] = w
         main_w = results["workloads"][f"heap{MAIN_HEAP_MIB}"]
         results["restore_over_cli"] = main_w["restore_over_cli"]
         results["ready_restore_over_cold"] = main_w["ready_restore_over_cold"]
+        results["transfer_mb_s"] = main_w["transfer_mb_s"]["median"]
+        results["peak_rss_kib"] = int(main_w["peak_rss_kib"]["max"])
         results["duration_s"] = round(time.time() - t_begin, 1)
         results["loadavg_1m"] = {"before": round(load_before, 2),
                                  "after": round(os.getloadavg()[0], 2)}
@@ -501,7 +635,16 @@ def main():
                 engine.drop_leaked_restore_copies()
             except Exception as e:  # the engine stops anyway
                 log(f"bench: cleanup: {e}")
-        bed("engine.sh", "stop", ENGINE_NAME)
+        if engine_b is not None:
+            try:
+                engine_b.empty()
+            except Exception as e:  # the engine stops anyway
+                log(f"bench: cleanup of {ENGINE_B_NAME}: {e}")
+        try:
+            if b_started:
+                bed("engine.sh", "stop", ENGINE_B_NAME)
+        finally:
+            bed("engine.sh", "stop", ENGINE_NAME)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "latest.json"
@@ -518,6 +661,9 @@ def main():
     print(f"\nrestore_over_cli {results['restore_over_cli']:.2f} (goal <= 1.10), "
           f"ready_restore_over_cold {results['ready_restore_over_cold']:.2f} "
           f"(heap {MAIN_HEAP_MIB} MiB)")
+    print(f"transfer_mb_s {results['transfer_mb_s']:.1f} (median, image + files to engine "
+          f"{SVC_ENGINE_B}), peak_rss_kib {results['peak_rss_kib']} (max over the copies, "
+          f"checkpoint {max(main_w['transfer_checkpoint_bytes']) / 2**20:.0f} MiB)")
     print(f"written: {out.relative_to(ROOT)}")
 
 

@@ -54,10 +54,11 @@ unsigned api_status_for_code(const char *code);
 /* Docker's rule for checkpoint names: ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ */
 int api_valid_docker_name(const char *s);
 
-/* Renders a checkpoint record (the same shape everywhere); a failed one's
- * error gains its diagnosis from st.  New reference. */
+/* Renders a checkpoint record (the same shape everywhere) from the
+ * record alone; api_checkpoint_complete() adds what needs the store or the
+ * jobs.  New reference. */
 struct store;
-struct json_object *api_checkpoint_json(const struct store_checkpoint *ck, struct store *st);
+struct json_object *api_checkpoint_json(const struct store_checkpoint *ck);
 
 /* The "error" member of a record: null unless failed; {code, message} plus
  * hint, criu_line and log_tail when a diagnosis was kept.  New reference. */
@@ -117,9 +118,10 @@ struct api_list_params {
 };
 int api_list_params(struct http_request *req, struct api_list_params *lp);
 
-/* Renders a restore record.  New reference. */
+/* Renders a restore record from the record alone (then
+ * api_restore_complete()).  New reference. */
 struct store_restore;
-struct json_object *api_restore_json(const struct store_restore *rs, struct store *st);
+struct json_object *api_restore_json(const struct store_restore *rs);
 
 /* Handlers. */
 void api_health(struct http_request *req, void *app);

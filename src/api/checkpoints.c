@@ -49,7 +49,7 @@ static json_object *jtime(int64_t ms)
 	return json_object_new_string(buf);
 }
 
-struct json_object *api_checkpoint_json(const struct store_checkpoint *ck, struct store *st)
+struct json_object *api_checkpoint_json(const struct store_checkpoint *ck)
 {
 	struct json_object *o = json_object_new_object(), *c, *img, *t;
 
@@ -82,7 +82,7 @@ struct json_object *api_checkpoint_json(const struct store_checkpoint *ck, struc
 	json_object_object_add(o, "ready_ms", t);
 	json_object_object_add(o, "created_at", jtime(ck->created_at));
 	json_object_object_add(o, "updated_at", jtime(ck->updated_at));
-	json_object_object_add(o, "error", api_error_json(st, ck->id, ck->status == STORE_FAILED,
+	json_object_object_add(o, "error", api_error_json(NULL, ck->id, ck->status == STORE_FAILED,
 							   ck->error_code, ck->error_message));
 	json_object_object_add(o, "copies", json_object_new_array());
 	return o;
@@ -118,7 +118,7 @@ static void reply_record(struct http_request *req, struct api *api, const char *
 	}
 	snprintf(loc, sizeof(loc), "/checkpoints/%s", ck.id);
 	http_reply_header(req, "Location", loc);
-	o = api_checkpoint_json(&ck, NULL);
+	o = api_checkpoint_json(&ck);
 	api_checkpoint_complete(o, api);
 	http_reply_json(req, status, o);
 	json_object_put(o);
@@ -244,9 +244,9 @@ void api_checkpoints_get(struct http_request *req, void *app)
 		else if (r != STORE_OK)
 			http_reply_error(req, 500, "internal_error", "%s", store_last_error());
 		else {
-			struct json_object *o = api_checkpoint_json(&ck, NULL);
-	api_checkpoint_complete(o, api);
+			struct json_object *o = api_checkpoint_json(&ck);
 
+			api_checkpoint_complete(o, api);
 			http_reply_json(req, 200, o);
 			json_object_put(o);
 		}
@@ -276,7 +276,7 @@ void api_checkpoints_delete(struct http_request *req, void *app)
 
 static int list_add(void *arg, const struct store_checkpoint *ck)
 {
-	api_list_add(arg, api_checkpoint_json(ck, NULL));
+	api_list_add(arg, api_checkpoint_json(ck));
 	return 0;
 }
 

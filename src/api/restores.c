@@ -145,7 +145,7 @@ static json_object *jtime(int64_t ms)
 	return json_object_new_string(buf);
 }
 
-struct json_object *api_restore_json(const struct store_restore *rs, struct store *st)
+struct json_object *api_restore_json(const struct store_restore *rs)
 {
 	struct json_object *o = json_object_new_object(), *c, *t;
 
@@ -171,7 +171,7 @@ struct json_object *api_restore_json(const struct store_restore *rs, struct stor
 	json_object_object_add(o, "retries", json_object_new_int(rs->retries));
 	json_object_object_add(o, "created_at", jtime(rs->created_at));
 	json_object_object_add(o, "updated_at", jtime(rs->updated_at));
-	json_object_object_add(o, "error", api_error_json(st, rs->id, rs->status == STORE_FAILED,
+	json_object_object_add(o, "error", api_error_json(NULL, rs->id, rs->status == STORE_FAILED,
 							   rs->error_code, rs->error_message));
 	json_object_object_add(o, "progress", NULL);
 	return o;
@@ -207,7 +207,7 @@ static void reply_record(struct http_request *req, struct api *api, const char *
 	}
 	snprintf(loc, sizeof(loc), "/restores/%s", rs.id);
 	http_reply_header(req, "Location", loc);
-	o = api_restore_json(&rs, NULL);
+	o = api_restore_json(&rs);
 	api_restore_complete(o, api);
 	http_reply_json(req, status, o);
 	json_object_put(o);
@@ -298,9 +298,9 @@ void api_restores_get(struct http_request *req, void *app)
 	} else if (r != STORE_OK) {
 		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
 	} else {
-		struct json_object *o = api_restore_json(&rs, NULL);
-	api_restore_complete(o, api);
+		struct json_object *o = api_restore_json(&rs);
 
+		api_restore_complete(o, api);
 		http_reply_json(req, 200, o);
 		json_object_put(o);
 	}
@@ -329,7 +329,7 @@ void api_restores_delete(struct http_request *req, void *app)
 
 static int list_add(void *arg, const struct store_restore *rs)
 {
-	api_list_add(arg, api_restore_json(rs, NULL));
+	api_list_add(arg, api_restore_json(rs));
 	return 0;
 }
 
