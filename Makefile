@@ -93,6 +93,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcheckpointd.a $(BUILD)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libcheckpointd.a $(LIBS) -lcmocka
 
+# The API benchmark's baseline (bench/api_bench.py): libmicrohttpd alone,
+# with the service's compiler flags, answering the service's bytes.
+$(BUILD)/bench/bare_mhd: bench/bare_mhd.c $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+
 # Installs what building and running need (Debian 12, as root); quick when all is there.
 deps:
 	@sh tools/deps.sh build
@@ -117,7 +123,7 @@ test: deps-test
 	@sh tests/run.sh all
 
 bench: deps-test
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/bare_mhd
 	@sh bench/run.sh
 
 # libFuzzer targets for the parsers of outside input (clang), each run for

@@ -5,6 +5,7 @@
  * src/engine, src/store), which the unit tests link too.
  */
 #include "api/api.h"
+#include "api/cache.h"
 #include "engine/engine.h"
 #include "http/http.h"
 #include "jobs/jobs.h"
@@ -320,6 +321,7 @@ int main(int argc, char **argv)
 				 engine_url(engines[i]), info.error);
 	}
 	api.jobs = jobs;
+	api.lists = api_cache_new();
 	hc.listen = cfg.listen;
 	hc.threads = cfg.threads;
 	hc.routes = api_routes();
@@ -357,6 +359,7 @@ out:
 	if (!jobs)
 		for (i = 0; i < cfg.nengines; i++)
 			engine_free(engines[i]);
+	api_cache_free(api.lists);
 	store_close(st);
 	for (i = 0; i < cfg.nengines; i++)
 		free(cfg.engine_spec[i]);

@@ -73,16 +73,28 @@ void api_error_add_diagnosis(struct json_object *err, struct store *st, const ch
  * diagnoses first (st NULL) and api_list_finish() adds them after. */
 struct api_list {
 	struct json_object *items;   /* the answer's array */
-	void (*complete)(struct json_object *record, struct api *api);
+	int (*complete)(struct json_object *record, struct api *api);
+	int live;                    /* a record shows a running job: do not cache */
 };
-void api_list_init(struct api_list *l, void (*complete)(struct json_object *, struct api *));
+void api_list_init(struct api_list *l, int (*complete)(struct json_object *, struct api *));
 void api_list_add(struct api_list *l, struct json_object *record);
 void api_list_finish(struct api_list *l, struct api *api);
 
 /* Fill in what a rendered record needs the store or the running jobs for:
- * a failed one's diagnosis, a checkpoint's copies, a transfer's progress. */
-void api_checkpoint_complete(struct json_object *record, struct api *api);
-void api_restore_complete(struct json_object *record, struct api *api);
+ * a failed one's diagnosis, a checkpoint's copies, a transfer's progress.
+ * Return 1 when the record shows a running job (its answer changes without
+ * the store changing), else 0. */
+int api_checkpoint_complete(struct json_object *record, struct api *api);
+int api_restore_complete(struct json_object *record, struct api *api);
+
+/* GET list answers through the cache (cache.h): answers from it when
+ * possible (returns 1), else returns 0 and fills key and *gen for
+ * api_list_reply(). */
+int api_list_cached(struct http_request *req, struct api *api, const char *kind,
+		    char *key, size_t keylen, uint64_t *gen);
+/* Answers the finished list {items, next_cursor} and keeps it for key. */
+void api_list_reply(struct http_request *req, struct api *api, struct api_list *l,
+		    int64_t next, const char *key, uint64_t gen);
 
 /* {phase, bytes_done, bytes_total} of job id while it moves bytes, else
  * NULL.  New reference. */

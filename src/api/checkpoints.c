@@ -288,9 +288,9 @@ void api_checkpoints_list(struct http_request *req, void *app)
 	struct store_checkpoint_filter f;
 	struct api_list_params lp;
 	struct api_list list;
-	struct json_object *o, *items;
 	int64_t next = 0;
-	char cur[32];
+	uint64_t gen;
+	char key[512];
 
 	if (api_check_query(req, params) || api_list_params(req, &lp))
 		return;
@@ -300,20 +300,15 @@ void api_checkpoints_list(struct http_request *req, void *app)
 	f.container = lp.container;
 	f.engine = lp.engine;
 	f.updated_since = lp.updated_since;
+	if (api_list_cached(req, api, "checkpoints", key, sizeof(key), &gen))
+		return;
 	api_list_init(&list, api_checkpoint_complete);
-	items = list.items;
 	if (store_checkpoint_list(jobs_store(api->jobs), &f, list_add, &list, &next) != STORE_OK) {
-		json_object_put(items);
+		json_object_put(list.items);
 		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
 		return;
 	}
-	api_list_finish(&list, api);
-	o = json_object_new_object();
-	json_object_object_add(o, "items", items);
-	snprintf(cur, sizeof(cur), "%lld", (long long)next);
-	json_object_object_add(o, "next_cursor", next ? json_object_new_string(cur) : NULL);
-	http_reply_json(req, 200, o);
-	json_object_put(o);
+	api_list_reply(req, api, &list, next, key, gen);
 }
 
 void api_checkpoints_log(struct http_request *req, void *app)

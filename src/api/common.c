@@ -6,6 +6,8 @@
  * wrong type, a string too long or too short or holding a NUL byte.
  */
 #include "api/api_int.h"
+#include "api/cache.h"
+#include "buf.h"
 #include "clock.h"
 #include "store/store.h"
 
@@ -442,10 +444,11 @@ void api_error_add_diagnosis(struct json_object *err, struct store *st, const ch
 	}
 }
 
-void api_list_init(struct api_list *l, void (*complete)(struct json_object *, struct api *))
+void api_list_init(struct api_list *l, int (*complete)(struct json_object *, struct api *))
 {
 	l->items = json_object_new_array();
 	l->complete = complete;
+	l->live = 0;
 }
 
 void api_list_add(struct api_list *l, struct json_object *record)
@@ -458,7 +461,62 @@ void api_list_finish(struct api_list *l, struct api *api)
 	size_t i, n = json_object_array_length(l->items);
 
 	for (i = 0; i < n; i++)
-		l->complete(json_object_array_get_idx(l->items, i), api);
+		l->live |= l->complete(json_object_array_get_idx(l->items, i), api);
+}
+
+struct key_ctx {
+	struct buf *key;
+};
+
+static int add_param(void *arg, const char *k, const char *v)
+{
+	struct key_ctx *kc = arg;
+
+	buf_printf(kc->key, "&%s=%s", k, v);
+	return 0;
+}
+
+int api_list_cached(struct http_request *req, struct api *api, const char *kind,
+		    char *key, size_t keylen, uint64_t *gen)
+{
+	struct buf k;
+	struct key_ctx kc = {&k};
+	char *body;
+	size_t len;
+
+	/* read the generation before anything that reads the records */
+	*gen = store_generation(jobs_store(api->jobs));
+	buf_init(&k, keylen - 1);
+	buf_adds(&k, kind);
+	http_request_query_each(req, add_param, &kc);
+	snprintf(key, keylen, "%s", buf_str(&k));
+	buf_release(&k);
+	body = api_cache_get(api->lists, key, *gen, &len);
+	if (!body)
+		return 0;
+	http_reply(req, 200, "application/json", body, len);
+	free(body);
+	return 1;
+}
+
+void api_list_reply(struct http_request *req, struct api *api, struct api_list *l,
+		    int64_t next, const char *key, uint64_t gen)
+{
+	struct json_object *o = json_object_new_object();
+	char cur[32];
+	const char *s;
+	size_t len;
+
+	api_list_finish(l, api);
+	json_object_object_add(o, "items", l->items);
+	snprintf(cur, sizeof(cur), "%lld", (long long)next);
+	json_object_object_add(o, "next_cursor", next ? json_object_new_string(cur) : NULL);
+	s = json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	http_reply(req, 200, "application/json", s, len);
+	if (!l->live)
+		api_cache_put(api->lists, key, gen, s, len);
+	json_object_put(o);
 }
 
 struct json_object *api_progress_json(struct api *api, const char *job_id)
@@ -487,57 +545,66 @@ static void complete_error(struct json_object *record, struct api *api)
 
 struct copies_ctx {
 	struct json_object *list;
-	struct store_copy items[JOBS_MAX_ENGINES];
-	int n;
+	int live;
 };
 
-static int collect_copy(void *arg, const struct store_copy *c)
+static int add_copy(void *arg, const struct store_copy *c)
 {
 	struct copies_ctx *cc = arg;
+	struct json_object *o = json_object_new_object();
+	int running = c->status == STORE_PENDING || c->status == STORE_RUNNING;
 
-	if (cc->n < JOBS_MAX_ENGINES)
-		cc->items[cc->n++] = *c;
+	json_object_object_add(o, "engine", json_object_new_string(c->engine));
+	json_object_object_add(o, "status", json_object_new_string(store_status_name(c->status)));
+	json_object_object_add(o, "directory", c->directory[0] ?
+			       json_object_new_string(c->directory) : NULL);
+	json_object_object_add(o, "bytes", c->bytes == STORE_UNSET ? NULL :
+			       json_object_new_int64(c->bytes));
+	json_object_object_add(o, "error", c->status == STORE_FAILED ?
+			       json_object_new_string(c->error_message[0] ? c->error_message :
+						      "failed") : NULL);
+	/* progress is the jobs' (in memory): filled after the listing */
+	json_object_object_add(o, "progress", NULL);
+	json_object_array_add(cc->list, o);
+	cc->live |= running;
 	return 0;
 }
 
-void api_checkpoint_complete(struct json_object *record, struct api *api)
+int api_checkpoint_complete(struct json_object *record, struct api *api)
 {
-	struct copies_ctx *cc = calloc(1, sizeof(*cc));
-	struct json_object *id, *copies = json_object_new_array();
+	struct copies_ctx cc = {json_object_new_array(), 0};
+	struct json_object *id, *status;
 	char job[160];
-	int i;
+	size_t i, n;
+	int live = 0;
 
 	complete_error(record, api);
-	if (cc && json_object_object_get_ex(record, "id", &id) &&
-	    store_copy_list(jobs_store(api->jobs), json_object_get_string(id), collect_copy, cc) ==
-		    STORE_OK) {
-		for (i = 0; i < cc->n; i++) {
-			struct store_copy *c = &cc->items[i];
-			struct json_object *o = json_object_new_object();
+	if (json_object_object_get_ex(record, "id", &id)) {
+		store_copy_list(jobs_store(api->jobs), json_object_get_string(id), add_copy, &cc);
+		n = json_object_array_length(cc.list);
+		for (i = 0; cc.live && i < n; i++) {
+			struct json_object *o = json_object_array_get_idx(cc.list, i), *st, *eng;
 
-			json_object_object_add(o, "engine", json_object_new_string(c->engine));
-			json_object_object_add(o, "status",
-					       json_object_new_string(store_status_name(c->status)));
-			json_object_object_add(o, "directory", c->directory[0] ?
-					       json_object_new_string(c->directory) : NULL);
-			json_object_object_add(o, "bytes", c->bytes == STORE_UNSET ? NULL :
-					       json_object_new_int64(c->bytes));
-			json_object_object_add(o, "error", c->status == STORE_FAILED ?
-					       json_object_new_string(c->error_message[0] ?
-								      c->error_message : "failed") :
-					       NULL);
-			snprintf(job, sizeof(job), "%s@%s", c->checkpoint_id, c->engine);
-			json_object_object_add(o, "progress",
-					       c->status == STORE_PENDING || c->status == STORE_RUNNING ?
-					       api_progress_json(api, job) : NULL);
-			json_object_array_add(copies, o);
+			if (json_object_object_get_ex(o, "status", &st) &&
+			    json_object_object_get_ex(o, "engine", &eng) &&
+			    (strcmp(json_object_get_string(st), "pending") == 0 ||
+			     strcmp(json_object_get_string(st), "running") == 0)) {
+				snprintf(job, sizeof(job), "%s@%s", json_object_get_string(id),
+					 json_object_get_string(eng));
+				json_object_object_add(o, "progress", api_progress_json(api, job));
+			}
 		}
 	}
-	free(cc);
-	json_object_object_add(record, "copies", copies);
+	json_object_object_add(record, "copies", cc.list);
+	live = cc.live;
+	if (json_object_object_get_ex(record, "status", &status) &&
+	    (strcmp(json_object_get_string(status), "pending") == 0 ||
+	     strcmp(json_object_get_string(status), "running") == 0))
+		live = 1;
+	return live;
 }
 
-void api_restore_complete(struct json_object *record, struct api *api)
+int api_restore_complete(struct json_object *record, struct api *api)
 {
 	struct json_object *id, *status;
 
@@ -545,9 +612,12 @@ void api_restore_complete(struct json_object *record, struct api *api)
 	if (json_object_object_get_ex(record, "id", &id) &&
 	    json_object_object_get_ex(record, "status", &status) &&
 	    (strcmp(json_object_get_string(status), "pending") == 0 ||
-	     strcmp(json_object_get_string(status), "running") == 0))
+	     strcmp(json_object_get_string(status), "running") == 0)) {
 		json_object_object_add(record, "progress",
 				       api_progress_json(api, json_object_get_string(id)));
+		return 1;
+	}
+	return 0;
 }
 
 void api_reply_failed_record(struct http_request *req, struct store *st, const char *id,

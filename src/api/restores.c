@@ -341,10 +341,10 @@ void api_restores_list(struct http_request *req, void *app)
 	struct store_restore_filter f = {0};
 	struct api_list_params lp;
 	struct api_list list;
-	struct json_object *o, *items;
 	int64_t next = 0;
+	uint64_t gen;
 	const char *ck;
-	char cur[32];
+	char key[512];
 
 	if (api_check_query(req, params) || api_list_params(req, &lp))
 		return;
@@ -362,20 +362,15 @@ void api_restores_list(struct http_request *req, void *app)
 	f.engine = lp.engine;
 	f.updated_since = lp.updated_since;
 	f.checkpoint = ck;
+	if (api_list_cached(req, api, "restores", key, sizeof(key), &gen))
+		return;
 	api_list_init(&list, api_restore_complete);
-	items = list.items;
 	if (store_restore_list(jobs_store(api->jobs), &f, list_add, &list, &next) != STORE_OK) {
-		json_object_put(items);
+		json_object_put(list.items);
 		http_reply_error(req, 500, "internal_error", "%s", store_last_error());
 		return;
 	}
-	api_list_finish(&list, api);
-	o = json_object_new_object();
-	json_object_object_add(o, "items", items);
-	snprintf(cur, sizeof(cur), "%lld", (long long)next);
-	json_object_object_add(o, "next_cursor", next ? json_object_new_string(cur) : NULL);
-	http_reply_json(req, 200, o);
-	json_object_put(o);
+	api_list_reply(req, api, &list, next, key, gen);
 }
 
 void api_restores_log(struct http_request *req, void *app)

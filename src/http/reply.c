@@ -51,16 +51,25 @@ void http_reply_header(struct http_request *req, const char *name, const char *v
 	req->nhdr++;
 }
 
-/* FNV-1a, 64 bits: a strong-enough validator for our own bodies, cheap
- * enough to compute on every GET. */
+/* FNV-1a over 64-bit words (then the tail bytes), mixed at the end: a
+ * strong-enough validator for our own bodies, and eight times cheaper than
+ * byte-wise FNV on the 15 KB list pages dashboards poll. */
 static uint64_t fnv1a64(const char *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = 0xcbf29ce484222325ULL, w;
 
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&w, p, 8);
+		h ^= w;
+		h *= 0x100000001b3ULL;
+	}
 	while (n--) {
 		h ^= (unsigned char)*p++;
 		h *= 0x100000001b3ULL;
 	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
 	return h;
 }
 

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define HELPER_ROLE_LABEL "io.checkpointd.role"
 #define CHECKPOINT_LABEL "io.checkpointd.checkpoint"
@@ -343,6 +344,7 @@ void jobs_checkpoint_run(struct jobs *j, struct job *job)
 	struct json_object *img = NULL, *v;
 	enum engine_result r;
 	char dir[700];
+	int attempt;
 	int64_t t0 = clock_mono_ms(), t;
 
 	memset(&err, 0, sizeof(err));
@@ -383,7 +385,21 @@ void jobs_checkpoint_run(struct jobs *j, struct job *job)
 	/* 2. the CRIU dump, into our own folder on the engine host */
 	t = clock_mono_ms();
 	snprintf(dir, sizeof(dir), "%s/checkpointd/%s", info.root_dir, ck.id);
-	r = engine_checkpoint_create(e, ck.container_id, ck.name, dir, !ck.leave_running, &ee);
+	for (attempt = 1;; attempt++) {
+		r = engine_checkpoint_create(e, ck.container_id, ck.name, dir, !ck.leave_running,
+					     &ee);
+		if (r == ENGINE_OK || attempt >= 3 || !jobs_is_transient(ee.message))
+			break;
+		/* the dump did not happen; a half-made folder would make the next
+		 * attempt fail with "checkpoint ... already exists" */
+		log_line("job %s: transient checkpoint failure, trying again: %s", ck.id, ee.message);
+		remove_files(e, info.root_dir, ck.id, ck.image_id, ck.container_id, &ignored);
+		{
+			struct timespec ts = {0, 100 * 1000 * 1000L * attempt};
+
+			nanosleep(&ts, NULL);
+		}
+	}
 	if (r != ENGINE_OK) {
 		if (r == ENGINE_NOT_SUPPORTED)
 			jobs_fail(&err, "experimental_disabled", "engine '%s' refused: %s",

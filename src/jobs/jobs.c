@@ -28,6 +28,25 @@ int jobs_fail(struct jobs_error *err, const char *code, const char *fmt, ...)
 	return -1;
 }
 
+/* The engine errors CRIU's own CI retries on Docker (moby#42900 and kin):
+ * the same call again works. */
+static const char *const transient_errors[] = {
+	"already exists",
+	"failed to upload checkpoint to containerd",
+	"context deadline exceeded",
+	"transport is closing",
+};
+
+int jobs_is_transient(const char *msg)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(transient_errors) / sizeof(transient_errors[0]); i++)
+		if (strstr(msg, transient_errors[i]))
+			return 1;
+	return 0;
+}
+
 void jobs_new_id(const char *prefix, char *buf, size_t len)
 {
 	unsigned char r[8];

@@ -81,6 +81,10 @@ int jobs_transfer(struct jobs *j, const char *job_id, const struct store_checkpo
 /* The copy job's body (copy.c); the job's id is "<checkpoint id>@<engine>". */
 void jobs_copy_run(struct jobs *j, struct job *job);
 
+/* Whether an engine error is one of the four known transient ones (retried
+ * a bounded number of times; nothing else is). */
+int jobs_is_transient(const char *msg);
+
 /* Fills buf with "<prefix>" + 16 random hex digits. */
 void jobs_new_id(const char *prefix, char *buf, size_t len);
 

@@ -45,23 +45,6 @@
 #define RESTORE_LABEL "io.checkpointd.restore"
 #define START_ATTEMPTS 3
 
-static const char *const transient_errors[] = {
-	"already exists",
-	"failed to upload checkpoint to containerd",
-	"context deadline exceeded",
-	"transport is closing",
-};
-
-static int is_transient(const char *msg)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(transient_errors) / sizeof(transient_errors[0]); i++)
-		if (strstr(msg, transient_errors[i]))
-			return 1;
-	return 0;
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -687,7 +670,7 @@ void jobs_restore_run(struct jobs *j, struct job *job)
 		r = engine_container_start(e, rs.container_id, rs.cold ? NULL : rs.id, &ee);
 		if (!rs.cold)
 			store_engine_leak_add(jobs_store(j), rs.engine, ck.size_bytes > 0 ? ck.size_bytes : 0);
-		if (r == ENGINE_OK || rs.cold || attempt >= START_ATTEMPTS || !is_transient(ee.message))
+		if (r == ENGINE_OK || rs.cold || attempt >= START_ATTEMPTS || !jobs_is_transient(ee.message))
 			break;
 		log_line("job %s: transient start failure, trying again: %s", rs.id, ee.message);
 		rs.retries++;

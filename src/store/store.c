@@ -452,7 +452,13 @@ struct store_conn *store_writer_take(struct store *st)
 void store_writer_give(struct store *st, struct store_conn *c)
 {
 	(void)c;
+	atomic_fetch_add(&st->generation, 1);
 	pthread_mutex_unlock(&st->write_lock);
+}
+
+uint64_t store_generation(struct store *st)
+{
+	return atomic_load(&st->generation);
 }
 
 struct store_conn *store_reader_take(struct store *st)

@@ -135,6 +135,8 @@ enum store_result store_checkpoint_delete(struct store *st, const char *id);
 typedef int (*store_checkpoint_cb)(void *arg, const struct store_checkpoint *ck);
 
 /* Lists records matching f, newest first (by seq), at most f->limit.
+ * Listed records carry no config_json or files_json (NULL): read one
+ * record with store_checkpoint_get() for those.
  * *next_cursor gets the seq to pass as the next page's cursor, or 0 when
  * this page is the last. */
 enum store_result store_checkpoint_list(struct store *st,
@@ -286,6 +288,11 @@ typedef int (*store_copy_cb)(void *arg, const struct store_copy *c);
 /* Lists the copies of a checkpoint, oldest first. */
 enum store_result store_copy_list(struct store *st, const char *checkpoint_id,
 				  store_copy_cb cb, void *arg);
+
+/* A number that changes whenever anything may have been written: an answer
+ * rendered from the store when it was G stays true while it is still G.
+ * Read it before reading the records. */
+uint64_t store_generation(struct store *st);
 
 /* The last error's text for this thread (after STORE_ERROR). */
 const char *store_last_error(void);

@@ -52,6 +52,15 @@ enum ck_column {
 	"created_at, updated_at, error_code, error_message, config_json, "   \
 	"files_json, ready_restore_ms, ready_cold_ms"
 
+/* The same columns for listings, without the two big texts (the container's
+ * inspect and the file list, kilobytes each) that no listing shows. */
+#define CK_LIST_COLUMNS                                                      \
+	"seq, id, name, container_id, container_name, engine, status, "      \
+	"leave_running, image_id, image_repository, image_tag, image_size, " \
+	"size_bytes, directory, t_commit, t_checkpoint, t_measure, t_total, " \
+	"created_at, updated_at, error_code, error_message, NULL, "          \
+	"NULL, ready_restore_ms, ready_cold_ms"
+
 static const char sql_insert[] =
 	"INSERT INTO checkpoints (id, name, container_id, container_name, "
 	"engine, status, leave_running, image_id, image_repository, image_tag, "
@@ -100,7 +109,7 @@ static const char *const list_conditions[STORE_CK_LIST_FILTERS] = {
 
 static const struct store_list_query list_query = {
 	STORE_STMT_CK_LIST,
-	"SELECT " CK_COLUMNS " FROM checkpoints WHERE seq < ?1",
+	"SELECT " CK_LIST_COLUMNS " FROM checkpoints WHERE seq < ?1",
 	list_conditions,
 	STORE_CK_LIST_FILTERS,
 	" ORDER BY seq DESC LIMIT ?2",

@@ -18,6 +18,7 @@
 #include "store.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 
 /* Reader connections of a file database. */
@@ -84,6 +85,7 @@ struct store_conn {
 struct store {
 	struct store_conn writer;  /* every write, behind write_lock */
 	pthread_mutex_t write_lock;
+	atomic_ullong generation;  /* bumped as each use of the writer ends */
 
 	/* Readers of a file database.  A database that lives in memory cannot
 	 * be shared between connections: then nreaders is 0 and reads borrow
