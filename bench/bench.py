@@ -1,57 +1,76 @@
 #!/usr/bin/env python3
-"""checkpointd benchmark: restoring through checkpointd vs Docker's own
-`docker start --checkpoint`, restored vs cold time to ready, and moving a
-checkpoint to a second engine.
+"""checkpointd benchmark: checkpoint and restore through checkpointd vs by hand
+with Docker's own calls, restored vs cold time to ready, moving a checkpoint
+to a second engine, and the API's throughput (bench/api_bench.py).
 
-Method (see bench/README.md for the figures' definitions):
+Method (bench/README.md defines every figure):
 
 * One private engine (`tests/bed/engine.sh start bench <free port>`), the test
-  image (`tests/bed/images.sh`), and the real build/checkpointd with a
-  temporary data folder on a free loopback port.  Everything but the transfer
-  is measured on that one engine, with the same workload, in the same run.
+  image (`tests/bed/images.sh`), the Tomcat image (`bench/tomcat-image.sh`),
+  and the real build/checkpointd with a temporary data folder on a free
+  loopback port.  Everything but the transfer is measured on that one engine,
+  per workload, in the same run.
 * A second private engine, `bench-b` (its own dockerd, containerd and data
   root: another "host", on the same machine and disk), known to the service
-  as engine `b`.  It never gets the test image from the harness; all it
-  holds is what the service moves there.  Its containers and images are
-  removed when the run starts.
-* Transfer: per run, a fresh container of the workload is booted and
-  checkpointed through checkpointd (`POST /checkpoints?wait=true`, untimed),
-  then `POST /checkpoints/{id}/copies?wait=true {"engine": "b"}` is timed on
-  the client.  Each run moves image + files: the committed image (the whole
-  `docker save` stream, base layers included) and then the checkpoint's
-  files, both streamed through the service.  MB/s = the copy's `bytes` (from
-  the record) / client seconds / 1e6.  After the run the checkpoint is
-  deleted through the service (which removes its copy) and the image is
-  force-removed from bench-b directly, so no run finds anything on b left
-  over from an earlier one; before each timed copy the harness checks that
-  bench-b holds no image at all.
-* Service memory: the service's peak RSS (VmHWM of /proc/<pid>/status, KiB)
-  is reset (`echo 5 > /proc/<pid>/clear_refs`) right before each timed copy
-  and read right after it, so it is the peak during that copy alone; its
-  VmRSS just before is kept as the baseline (rss_before_kib), and
-  peak - baseline as over_before_kib.  Everything runs in one
-  service process, so the checkpoint size is reported next to the peak.
-* Workload: `slowboot --boot-seconds 2 --heap-mib M --port 8080` in network
-  mode none.  "Booted" = /tmp/ready exists in the container (polled through
-  the engine's archive API) before any checkpoint is taken.
-* Times are wall-clock on the client's side (time.perf_counter around one
-  HTTP request, connection set-up included, the same helper for engine and
-  service), except where a figure says it is the service record's
-  timings_ms.
-* The figures' runs are interleaved (run 1 of every figure, then run 2, ...)
-  so that a change of background load on this shared machine hits all
-  figures alike rather than one of them.
-* Before every timed call the host's dirty pages are written out (sync),
-  so no call pays for the writeback of an earlier one (a checkpoint just
-  written, a restore's copy) and all start from the same state.
-* One warm-up round of every figure runs first and is not recorded (first
-  use of the image, of containerd's content store, of CRIU).
-* containerd leaves a copy of every restored checkpoint in the engine's tmp/
-  folder (ENGINE-NOTES.md); it is removed between runs, outside any timed
-  call, so the disk does not fill up.  Both paths leave it alike.
+  as engine `b`.  All it holds is what the service moves there; its
+  containers and images are removed when the run starts.
+* Workloads, all in network mode none, each with a readiness probe that asks
+  the app itself, run inside the container through the Engine API's exec:
+  - slowboot: `slowboot --boot-seconds S --heap-mib M --port 8080` from the
+    test image (boots for S s, then holds M MiB of touched memory and answers
+    "ok"); probe `sh -c "nc 127.0.0.1 8080 </dev/null | grep -q ok"`.
+    Full run: M in 64, 256, 512 by S in 2, 10; QUICK: 64 x 2 and 256 x 2.
+  - tomcat10: Tomcat 10 on OpenJDK 17 from Debian 12's packages serving its
+    examples, default JVM options; probe
+    `curl -fs http://127.0.0.1:8080/examples/servlets/servlet/HelloWorldExample`.
+  "Booted" (before any checkpoint): slowboot has written /tmp/ready (polled
+  through the archive API), Tomcat answers its probe (then 1 s idle, so that
+  the probe's connection is closed on both sides).
+* Per round of a workload, each on a fresh container of its own:
+  1. by hand: `POST /commit?pause=true` + `POST /containers/{id}/checkpoints
+     {"Exit": true}` (what `docker commit` + `docker checkpoint create` call),
+     timed together; then `POST /containers/{id}/start?checkpoint=cp` (what
+     `docker start --checkpoint` calls: in place, no copy) and the probe by
+     exec through the Engine API, every 20 ms, as the service does; timed from
+     the start call to the probe's success.
+  2. `POST /checkpoints?wait=true` through checkpointd (commit + dump +
+     measure), timed at the client; with transfer: the checkpoint then moves
+     to engine b (`POST /checkpoints/{id}/copies?wait=true`, timed, see below).
+  3. `POST /restores?wait=true {"checkpoint", "ready": probe}` from the
+     workload's one checkpoint (taken through checkpointd before the rounds):
+     a new container, to ready; timed at the client.
+  4. the same with `"cold": true`: the committed image booted, to ready.
+* Where a restore's time goes: Docker's start is split into containerd's
+  copy of the checkpoint (from the start call until the last change in the
+  ctrd-checkpoint* folder containerd unpacks it into; for the service's
+  restores the start call's beginning is the container's StartedAt minus the
+  record's start), CRIU's restore (the last timestamp in CRIU's restore.log,
+  in containerd's work folder for the container) and the rest (runc,
+  containerd's shim, dockerd).  The service's share is the client time minus
+  the record's start and ready: create, stage, bookkeeping, HTTP.
+* Transfer: `POST /checkpoints/{id}/copies?wait=true {"engine": "b"}` timed on
+  the client; it moves the committed image (the whole `docker save` stream)
+  and the checkpoint's files.  MB/s = the copy's `bytes` / client s / 1e6.
+  Afterwards the checkpoint is deleted through the service (its copy with it)
+  and the image force-removed from bench-b; before each copy the harness
+  checks that bench-b holds no image.  Service memory: VmHWM of the
+  service, reset (`echo 5 > /proc/<pid>/clear_refs`) right before each copy
+  and read right after it.
+* Times are wall-clock on the client (time.perf_counter around one HTTP
+  request, connection set-up included, the same helper for engine and
+  service), except the service record's timings_ms.
+* Runs are interleaved (round 1 of every figure, then round 2, ...), so a
+  change of background load hits all figures alike.  One warm-up round per
+  workload is not recorded.  `sync` before every timed call.  containerd's
+  ctrd-checkpoint* leftovers (one per restore, ENGINE-NOTES.md) are removed
+  between calls, outside any timing.
+* At the end, with the service still running, bench/api_bench.py measures
+  the API (`api_get_rps`, `api_over_bare_mhd`).
 
-Environment: QUICK=1 for fewer runs and the 64 MiB workload only.
-Output: a table on stdout, bench/results/latest.json.
+Environment: QUICK=1 for 3 runs of 3 workloads; BENCH_RESULTS=DIR writes the
+results there instead of bench/results.
+Output: tables on stdout, bench/results/latest.json, and the chart
+bench/results/time-to-ready.png (gnuplot, bench/chart.gp).
 """
 
 import datetime
@@ -60,6 +79,7 @@ import json
 import os
 import pathlib
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -73,24 +93,26 @@ import urllib.parse
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BED = ROOT / "tests" / "bed"
 BINARY = ROOT / "build" / "checkpointd"
-RESULTS = ROOT / "bench" / "results"
+RESULTS = pathlib.Path(os.environ.get("BENCH_RESULTS") or ROOT / "bench" / "results")
 CRIU = "/opt/checkpointd-bed/bin/criu"
 IMAGE = "checkpointd-test:latest"
+TOMCAT_IMAGE = "checkpointd-bench/tomcat:10"
 ENGINE_NAME = "bench"          # our own engine; tests use e2e*, dev, a, b
 ENGINE_B_NAME = "bench-b"      # our second engine, the copies' target
 SVC_ENGINE_B = "b"             # bench-b's name inside the service
 PREFIX = "bench-"              # every container we make is named bench-...
+CLI_REPO = "bench-cli"         # images committed by hand
 
 QUICK = os.environ.get("QUICK", "") == "1"
 RUNS = 3 if QUICK else 5
-HEAPS_MIB = (64,) if QUICK else (64, 256)
-MAIN_HEAP_MIB = 64
-BOOT_SECONDS = 2
-APP_PORT = 8080                # inside the container's own network namespace
 WARMUP_ROUNDS = 1
+APP_PORT = 8080                # inside the container's own network namespace
 START_RETRIES = 3              # engine start?checkpoint= retries on 'already exists'
-READY_PROBE = {"exec": ["sh", "-c", f"nc 127.0.0.1 {APP_PORT} </dev/null | grep -q ok"],
-               "interval_ms": 20, "timeout_s": 120}
+PROBE_INTERVAL_MS = 20
+PROBE_TIMEOUT_S = 180
+SLOWBOOT_MATRIX = ((64, 2), (256, 2)) if QUICK else \
+    tuple((h, b) for h in (64, 256, 512) for b in (2, 10))
+MAIN_KEY = "slowboot-64MiB-2s"  # the top-level figures come from this one
 
 
 def log(msg):
@@ -145,6 +167,58 @@ def bed(*args, capture=False):
     return out.stdout.strip() if capture else None
 
 
+def docker_time(s):
+    """Docker's RFC 3339 time with nanoseconds -> epoch seconds."""
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$", s)
+    if not m:
+        raise BenchError(f"unexpected time from the engine: {s!r}")
+    t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
+    frac = float("0." + m.group(2)) if m.group(2) else 0.0
+    return t.replace(tzinfo=datetime.timezone.utc).timestamp() + frac
+
+
+# --- the workloads ----------------------------------------------------------------
+
+class Workload:
+    """An app to checkpoint: its image and command, how to tell it has
+    booted, its readiness probe (argv run inside the container)."""
+
+    def __init__(self, key, label, chart_label, image, cmd, probe, heap_mib=None,
+                 boot_s=None, booted_file=None, idle_s=0.0, transfer=True):
+        self.key, self.label, self.chart_label = key, label, chart_label
+        self.image, self.cmd, self.probe = image, cmd, probe
+        self.heap_mib, self.boot_s = heap_mib, boot_s
+        self.booted_file = booted_file   # path written once booted, else: the probe
+        self.idle_s = idle_s             # wait after booted, before a checkpoint
+        self.transfer = transfer
+
+    def service_probe(self):
+        return {"exec": self.probe, "interval_ms": PROBE_INTERVAL_MS,
+                "timeout_s": PROBE_TIMEOUT_S}
+
+
+def slowboot(heap_mib, boot_s):
+    return Workload(
+        f"slowboot-{heap_mib}MiB-{boot_s}s", f"slowboot, heap {heap_mib} MiB, boot {boot_s} s",
+        f"slowboot {heap_mib} MiB|{boot_s} s boot", IMAGE,
+        ["/usr/local/bin/slowboot", "--boot-seconds", str(boot_s), "--heap-mib", str(heap_mib),
+         "--port", str(APP_PORT)],
+        ["sh", "-c", f"nc 127.0.0.1 {APP_PORT} </dev/null | grep -q ok"],
+        heap_mib=heap_mib, boot_s=boot_s, booted_file="/tmp/ready")
+
+
+def tomcat():
+    return Workload(
+        "tomcat10", "Tomcat 10 + OpenJDK 17 (Debian), examples", "Tomcat 10|OpenJDK 17",
+        TOMCAT_IMAGE, None,
+        ["curl", "-fs", f"http://127.0.0.1:{APP_PORT}/examples/servlets/servlet/HelloWorldExample"],
+        idle_s=1.0, transfer=not QUICK)
+
+
+def workloads():
+    return [slowboot(h, b) for h, b in SLOWBOOT_MATRIX] + [tomcat()]
+
+
 # --- the engine, called directly ------------------------------------------------
 
 class Engine:
@@ -159,11 +233,10 @@ class Engine:
             expect(f"engine {self.name} {method} {path}", status, data, ok)
         return status, data, ms
 
-    def create(self, name, heap_mib):
-        cfg = {"Image": IMAGE,
-               "Cmd": ["/usr/local/bin/slowboot", "--boot-seconds", str(BOOT_SECONDS),
-                       "--heap-mib", str(heap_mib), "--port", str(APP_PORT)],
-               "HostConfig": {"NetworkMode": "none"}}
+    def create(self, name, w):
+        cfg = {"Image": w.image, "HostConfig": {"NetworkMode": "none"}}
+        if w.cmd:
+            cfg["Cmd"] = w.cmd
         _, out, _ = self.call("POST", "/containers/create?name=" + urllib.parse.quote(name), cfg)
         return out["Id"]
 
@@ -171,15 +244,67 @@ class Engine:
         _, out, _ = self.call("GET", f"/containers/{cid}/json")
         return out["State"]["Running"]
 
-    def wait_booted(self, cid, timeout=180):
-        """Until slowboot has written /tmp/ready (boot over, heap touched)."""
-        deadline = time.time() + timeout
+    def exec_ok(self, cid, argv):
+        """One probe attempt the way the service makes it (engine_exec):
+        exec create, start detached, poll its state every 10 ms.  True when
+        it ended with status 0; False when it failed or the container does
+        not take execs yet (409)."""
+        status, x, _ = self.call("POST", f"/containers/{cid}/exec",
+                                 {"Cmd": argv, "AttachStdout": False, "AttachStderr": False},
+                                 ok=None)
+        if status == 409:
+            return False
+        expect(f"engine {self.name} exec create", status, x, (201,))
+        status, data, _ = self.call("POST", f"/exec/{x['Id']}/start", {"Detach": True}, ok=None)
+        if status == 409:
+            return False
+        expect(f"engine {self.name} exec start", status, data, (200, 204))
+        deadline = time.time() + 30
         while time.time() < deadline:
-            status, _, _ = self.call("GET", f"/containers/{cid}/archive?path=/tmp/ready", ok=None)
-            if status == 200:
-                return
-            time.sleep(0.1)
-        raise BenchError(f"container {cid[:12]} did not boot within {timeout}s")
+            _, j, _ = self.call("GET", f"/exec/{x['Id']}/json")
+            if not j["Running"]:
+                return j["ExitCode"] == 0
+            time.sleep(0.01)
+        raise BenchError(f"probe exec in {cid[:12]} still running after 30 s")
+
+    def wait_ready(self, cid, argv, timeout=PROBE_TIMEOUT_S):
+        """The probe every PROBE_INTERVAL_MS until it succeeds; returns
+        (ms, attempts)."""
+        t0 = time.perf_counter()
+        deadline = time.time() + timeout
+        n = 0
+        while time.time() < deadline:
+            n += 1
+            if self.exec_ok(cid, argv):
+                return (time.perf_counter() - t0) * 1000.0, n
+            time.sleep(PROBE_INTERVAL_MS / 1000.0)
+        raise BenchError(f"container {cid[:12]} not ready within {timeout}s")
+
+    def wait_booted(self, cid, w, timeout=PROBE_TIMEOUT_S):
+        """Until the app has booted (see the module's docstring)."""
+        if w.booted_file:
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                status, _, _ = self.call("GET", f"/containers/{cid}/archive?path={w.booted_file}",
+                                         ok=None)
+                if status == 200:
+                    break
+                time.sleep(0.1)
+            else:
+                raise BenchError(f"container {cid[:12]} did not boot within {timeout}s")
+        else:
+            self.wait_ready(cid, w.probe, timeout)
+        if w.idle_s:
+            time.sleep(w.idle_s)
+
+    def memory_kib(self, cid):
+        """The container's anonymous memory (what a dump must write), KiB."""
+        _, s, _ = self.call("GET", f"/containers/{cid}/stats?stream=false&one-shot=true")
+        st = s.get("memory_stats", {}).get("stats", {})
+        for k in ("anon", "total_rss", "rss"):
+            if k in st:
+                return st[k] // 1024
+        return None
 
     def wait_stopped(self, cid, timeout=60):
         deadline = time.time() + timeout
@@ -194,20 +319,33 @@ class Engine:
 
     def remove_ours(self):
         """Every container whose name starts with bench- (ours and the
-        service's copies of ours)."""
+        service's copies of ours), the images committed by hand or by the
+        service from our containers, and the service's checkpoint folders
+        (<root>/checkpointd/: each run's service starts with an empty data
+        folder, so whatever is there when no service runs is left over)."""
         flt = urllib.parse.quote(json.dumps({"name": [PREFIX]}))
         _, out, _ = self.call("GET", f"/containers/json?all=1&filters={flt}")
         for c in out:
             if any(n.lstrip("/").startswith(PREFIX) for n in c.get("Names", [])):
                 self.remove(c["Id"])
+        for ref in (CLI_REPO, f"checkpointd/{PREFIX}*"):
+            flt = urllib.parse.quote(json.dumps({"reference": [ref]}))
+            _, out, _ = self.call("GET", f"/images/json?filters={flt}")
+            for i in out:
+                self.remove_image(i["Id"])
+        for p in (self.dir / "data" / "checkpointd").glob("*"):
+            shutil.rmtree(p, ignore_errors=True)
+
+    def restore_copies(self):
+        """containerd's ctrd-checkpoint* folders (one per restore)."""
+        return {p.name: p for p in (self.dir / "tmp").glob("ctrd-checkpoint*")}
 
     def drop_leaked_restore_copies(self):
-        """containerd's ctrd-checkpoint* leftovers (one per restore)."""
-        for p in (self.dir / "tmp").glob("ctrd-checkpoint*"):
+        for p in self.restore_copies().values():
             shutil.rmtree(p, ignore_errors=True)
 
     def remove_image(self, ref):
-        self.call("DELETE", f"/images/{ref}?force=1", ok=(200, 404))
+        self.call("DELETE", f"/images/{ref}?force=1", ok=(200, 404, 409))
 
     def empty(self):
         """Every container and image: only for bench-b, which holds nothing
@@ -218,6 +356,36 @@ class Engine:
         _, out, _ = self.call("GET", "/images/json?all=1")
         for i in out:
             self.remove_image(i["Id"])
+
+    def start_split(self, cid, start_wall, start_ms, before):
+        """Where a restoring start's time went: containerd's copy (from the
+        call until containerd's unpacked copy stopped changing), CRIU's
+        restore (its log's last timestamp) and the rest.  start_wall: epoch s
+        of the call; before: restore_copies() before it.  Reads files of a
+        container that still exists."""
+        split = {"copy": None, "criu": None, "other": None}
+        work = (self.dir / "data" / "containerd" / "daemon" /
+                "io.containerd.runtime.v2.task" / "moby" / cid / "restore.log")
+        try:
+            with open(work, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, fh.tell() - 8192))
+                stamps = re.findall(rb"^\((\d+\.\d+)\)", fh.read(), re.M)
+            if stamps:
+                split["criu"] = float(stamps[-1]) * 1000.0
+        except OSError:
+            pass
+        new = [p for n, p in self.restore_copies().items() if n not in before]
+        if new:
+            last = 0.0
+            for p in new:
+                last = max(last, p.stat().st_ctime)
+                for f in p.rglob("*"):
+                    last = max(last, f.lstat().st_ctime)
+            split["copy"] = (last - start_wall) * 1000.0
+        if split["copy"] is not None and split["criu"] is not None:
+            split["other"] = start_ms - split["copy"] - split["criu"]
+        return split
 
 
 # --- the service ------------------------------------------------------------------
@@ -266,6 +434,17 @@ class Service:
             time.sleep(0.2)
         raise BenchError(f"{kind} {rid} stayed busy")
 
+    def delete_all_checkpoints(self):
+        """Every checkpoint the service holds (api_bench's too), with their
+        images and files on the engines."""
+        for _ in range(100):
+            _, out, _ = self.call("GET", "/checkpoints?limit=100")
+            items = out["items"] if isinstance(out, dict) else out
+            if not items:
+                return
+            for ck in items:
+                self.delete("checkpoints", ck["id"])
+
     def status_kib(self, field):
         """VmHWM, VmRSS, ... of the service's /proc/<pid>/status, in KiB."""
         with open(f"/proc/{self.proc.pid}/status") as fh:
@@ -301,10 +480,14 @@ class Service:
 
 def stats(runs):
     """{"runs", "median", "min", "max"} of a list of numbers (ms, MB/s, KiB;
-    rounded to 0.1)."""
-    runs = [round(float(x), 1) for x in runs]
-    return {"runs": runs, "median": round(statistics.median(runs), 1),
-            "min": min(runs), "max": max(runs)}
+    rounded to 0.1).  None values (a split that could not be read) are left
+    out of the median; all-None gives None."""
+    runs = [None if x is None else round(float(x), 1) for x in runs]
+    have = [x for x in runs if x is not None]
+    if not have:
+        return None
+    return {"runs": runs, "median": round(statistics.median(have), 1),
+            "min": min(have), "max": max(have)}
 
 
 def settle():
@@ -312,21 +495,32 @@ def settle():
     os.sync()
 
 
-def cli_run(engine, n, heap_mib):
-    """Figure 1: `docker checkpoint create` + `docker start --checkpoint` in
-    place on a fresh container.  Returns (checkpoint ms, start ms, retries);
-    the start time spans all attempts, from the first call to the 204."""
+def cli_run(engine, w, n):
+    """Round step 1: by hand, in place, on a fresh container: commit +
+    checkpoint (timed together), then start?checkpoint= + the probe (timed
+    together, from the start call)."""
     name = f"{PREFIX}cli-{n}"
-    cid = engine.create(name, heap_mib)
+    cid = engine.create(name, w)
+    image = None
+    r = {}
     try:
         engine.call("POST", f"/containers/{cid}/start")
-        engine.wait_booted(cid)
+        engine.wait_booted(cid, w)
         settle()
-        _, _, ck_ms = engine.call("POST", f"/containers/{cid}/checkpoints",
-                                  {"CheckpointID": "cp", "Exit": True}, ok=(201,))
+        t0 = time.perf_counter()
+        _, out, r["cli_commit_ms"] = engine.call(
+            "POST", f"/commit?container={cid}&repo={CLI_REPO}&tag=r{n}&pause=true", {})
+        image = out["Id"]
+        _, _, r["checkpoint_engine_ms"] = engine.call(
+            "POST", f"/containers/{cid}/checkpoints", {"CheckpointID": "cp", "Exit": True},
+            ok=(201,))
+        r["checkpoint_cli_ms"] = (time.perf_counter() - t0) * 1000.0
         engine.wait_stopped(cid)
+        engine.drop_leaked_restore_copies()
+        before = engine.restore_copies()
         settle()
         retries = 0
+        wall0 = time.time()
         t0 = time.perf_counter()
         while True:
             status, data, _ = engine.call("POST", f"/containers/{cid}/start?checkpoint=cp", ok=None)
@@ -336,131 +530,168 @@ def cli_run(engine, n, heap_mib):
             if "already exists" not in msg or retries >= START_RETRIES:
                 raise BenchError(f"engine start?checkpoint=cp of {name}: HTTP {status}: {msg}")
             retries += 1
-        start_ms = (time.perf_counter() - t0) * 1000.0
-        if not engine.running(cid):
-            raise BenchError(f"{name} is not running after its restore")
-        return ck_ms, start_ms, retries
+        r["restore_engine_ms"] = (time.perf_counter() - t0) * 1000.0
+        r["cli_probe_ms"], _ = engine.wait_ready(cid, w.probe)
+        r["restore_cli_ready_ms"] = (time.perf_counter() - t0) * 1000.0
+        r["restore_engine_retries"] = retries
+        split = engine.start_split(cid, wall0, r["restore_engine_ms"], before)
+        for k, v in split.items():
+            r["cli_split_" + k] = v
+        return r
     finally:
+        engine.remove(cid)
+        if image:
+            engine.remove_image(image)
+        engine.drop_leaked_restore_copies()
+
+
+def transfer_copy(engine_b, svc, ck):
+    """Moves checkpoint ck to engine b (timed); returns the figures."""
+    _, left, _ = engine_b.call("GET", "/images/json?all=1")
+    if left:
+        raise BenchError(f"{ENGINE_B_NAME} still holds images before a copy: "
+                         f"{[i['Id'][:19] for i in left]}")
+    settle()
+    rss_before = svc.status_kib("VmRSS")
+    svc.reset_peak_rss()
+    _, rec, ms = svc.call("POST", f"/checkpoints/{ck['id']}/copies?wait=true",
+                          {"engine": SVC_ENGINE_B}, ok=(201,))
+    peak = svc.status_kib("VmHWM")
+    copy = [c for c in rec["copies"] if c["engine"] == SVC_ENGINE_B]
+    if len(copy) != 1 or copy[0]["status"] != "ready" or not copy[0]["bytes"]:
+        raise BenchError(f"copy of {ck['id']} to engine {SVC_ENGINE_B}: {rec['copies']}")
+    nbytes = copy[0]["bytes"]
+    return {"transfer_ms": ms, "transfer_bytes": nbytes,
+            "transfer_mb_s": nbytes / (ms / 1000.0) / 1e6,
+            "transfer_checkpoint_bytes": ck["size_bytes"],
+            "peak_rss_kib": peak, "rss_before_kib": rss_before}
+
+
+def service_checkpoint_run(engine, engine_b, svc, w, n):
+    """Round step 2: a fresh container checkpointed through checkpointd
+    (timed), then, for workloads with transfer, moved to engine b.  The
+    checkpoint (with its copy), the container and the image on b are gone
+    again afterwards."""
+    name = f"{PREFIX}svc-{n}"
+    cid = engine.create(name, w)
+    ck = None
+    try:
+        engine.call("POST", f"/containers/{cid}/start")
+        engine.wait_booted(cid, w)
+        mem = engine.memory_kib(cid)
+        settle()
+        _, ck, ms = svc.call("POST", "/checkpoints?wait=true",
+                             {"container": name, "engine": ENGINE_NAME}, ok=(201,))
+        r = {"checkpoint_service_ms": ms, "checkpoint_bytes": ck["size_bytes"],
+             "memory_kib": mem}
+        for k in ("commit", "checkpoint", "measure", "total"):
+            r["ck_rec_" + k] = ck["timings_ms"][k]
+        if w.transfer:
+            r.update(transfer_copy(engine_b, svc, ck))
+        return r
+    finally:
+        if ck is not None:
+            svc.delete("checkpoints", ck["id"])          # and its copy on b
+            if w.transfer:
+                engine_b.remove_image(ck["image"]["id"])
         engine.remove(cid)
 
 
-def service_restore(svc, body):
-    """POST /restores?wait=true; returns (client ms, record).  The restore
-    is deleted again (its container with it)."""
+def service_ready_run(engine, svc, ck_id, w, cold):
+    """Round steps 3 and 4: POST /restores?wait=true with the probe, a new
+    container, restored (or cold); returns (client ms, record, split).  The
+    restore is deleted again (its container with it)."""
+    body = {"checkpoint": ck_id, "ready": w.service_probe()}
+    if cold:
+        body["cold"] = True
+    engine.drop_leaked_restore_copies()
+    before = engine.restore_copies()
     settle()
     status, rec, ms = svc.call("POST", "/restores?wait=true", body, ok=None)
+    split = None
     if isinstance(rec, dict) and rec.get("id"):
         try:
             expect("checkpointd POST /restores", status, rec, (201,))
             if rec["status"] != "ready":
                 raise BenchError(f"restore {rec['id']} is {rec['status']}: {rec}")
+            if not cold:
+                cid = rec["container"]["id"]
+                _, c, _ = engine.call("GET", f"/containers/{cid}/json")
+                start_ms = rec["timings_ms"]["start"]
+                wall0 = docker_time(c["State"]["StartedAt"]) - start_ms / 1000.0
+                split = engine.start_split(cid, wall0, start_ms, before)
         finally:
             svc.delete("restores", rec["id"])
     else:
         expect("checkpointd POST /restores", status, rec, (201,))
-    return ms, rec
+    engine.drop_leaked_restore_copies()
+    return ms, rec, split
 
 
-def transfer_run(engine, engine_b, svc, n, heap_mib):
-    """Figure 4: a fresh checkpoint of the workload, taken through
-    checkpointd (untimed), copied to engine b with ?wait=true (timed).
-    Returns the run's figures; the checkpoint (with its copy), the container
-    and the image on b are gone again afterwards."""
-    name = f"{PREFIX}tx-{n}"
-    cid = engine.create(name, heap_mib)
-    ck = None
-    try:
-        engine.call("POST", f"/containers/{cid}/start")
-        engine.wait_booted(cid)
-        settle()
-        _, ck, _ = svc.call("POST", "/checkpoints?wait=true",
-                            {"container": name, "engine": ENGINE_NAME}, ok=(201,))
-        _, left, _ = engine_b.call("GET", "/images/json?all=1")
-        if left:
-            raise BenchError(f"{ENGINE_B_NAME} still holds images before a copy: "
-                             f"{[i['Id'][:19] for i in left]}")
-        settle()
-        rss_before = svc.status_kib("VmRSS")
-        svc.reset_peak_rss()
-        _, rec, ms = svc.call("POST", f"/checkpoints/{ck['id']}/copies?wait=true",
-                              {"engine": SVC_ENGINE_B}, ok=(201,))
-        peak = svc.status_kib("VmHWM")
-        copy = [c for c in rec["copies"] if c["engine"] == SVC_ENGINE_B]
-        if len(copy) != 1 or copy[0]["status"] != "ready" or not copy[0]["bytes"]:
-            raise BenchError(f"copy of {ck['id']} to engine {SVC_ENGINE_B}: {rec['copies']}")
-        nbytes = copy[0]["bytes"]
-        return {"transfer_ms": ms, "transfer_bytes": nbytes,
-                "transfer_mb_s": nbytes / (ms / 1000.0) / 1e6,
-                "transfer_checkpoint_bytes": ck["size_bytes"],
-                "peak_rss_kib": peak, "rss_before_kib": rss_before}
-    finally:
-        if ck is not None:
-            svc.delete("checkpoints", ck["id"])          # and its copy on b
-            engine_b.remove_image(ck["image"]["id"])
-        engine.remove(cid)
-
-
-def one_round(engine, engine_b, svc, ck_id, heap_mib, n):
+def one_round(engine, engine_b, svc, ck_id, w, n):
     """One run of every figure, in a fixed order; returns {name: value}."""
-    r = {}
-    # 1. Docker's own in-place restore, on a fresh container
-    r["checkpoint_engine_ms"], r["restore_engine_ms"], r["restore_engine_retries"] = \
-        cli_run(engine, n, heap_mib)
-    engine.drop_leaked_restore_copies()
+    r = cli_run(engine, w, n)
+    r.update(service_checkpoint_run(engine, engine_b, svc, w, n))
 
-    # 2. checkpointd into a new container, ready = started
-    r["restore_service_ms"], rec = service_restore(svc, {"checkpoint": ck_id})
+    ms, rec, split = service_ready_run(engine, svc, ck_id, w, cold=False)
+    t = rec["timings_ms"]
+    r["restore_service_ready_ms"] = ms
     r["restore_service_retries"] = rec["retries"]
-    for k in ("create", "stage", "start", "total"):
-        r["rec_" + k] = rec["timings_ms"][k]
-    engine.drop_leaked_restore_copies()
+    for k in ("create", "stage", "start", "ready", "total"):
+        r["rec_" + k] = t[k]
+    r["ready_restore_ms"] = t["start"] + t["ready"]
+    r["svc_own_ms"] = ms - t["start"] - t["ready"]
+    for k, v in split.items():
+        r["svc_split_" + k] = v
 
-    # 3. time to ready through checkpointd, same probe: restored, then cold
-    for kind, body in (("restore", {"checkpoint": ck_id, "ready": READY_PROBE}),
-                       ("cold", {"checkpoint": ck_id, "cold": True, "ready": READY_PROBE})):
-        _, rec = service_restore(svc, body)
-        t = rec["timings_ms"]
-        r[f"ready_{kind}_ms"] = t["start"] + t["ready"]
-        r[f"ready_{kind}_start"] = t["start"]
-        r[f"ready_{kind}_ready"] = t["ready"]
-        engine.drop_leaked_restore_copies()
-
-    # 4. a fresh checkpoint of the workload moved to engine b: image + files
-    r.update(transfer_run(engine, engine_b, svc, n, heap_mib))
+    ms, rec, _ = service_ready_run(engine, svc, ck_id, w, cold=True)
+    t = rec["timings_ms"]
+    r["cold_ready_ms"] = ms
+    r["ready_cold_ms"] = t["start"] + t["ready"]
+    r["cold_rec_start"], r["cold_rec_ready"] = t["start"], t["ready"]
     return r
 
 
-def bench_workload(engine, engine_b, svc, heap_mib, counter):
-    """All figures for one heap size, runs interleaved."""
-    key = f"heap{heap_mib}"
-    log(f"== {key}: slowboot --boot-seconds {BOOT_SECONDS} --heap-mib {heap_mib}, "
-        f"{WARMUP_ROUNDS} warm-up + {RUNS} runs")
+def fmt_ms(v):
+    return "-" if v is None else f"{v:.0f}"
 
-    # the one checkpoint that figures 2 and 3 restore from, taken through checkpointd
-    ck_name = f"{PREFIX}ck-h{heap_mib}"
-    cid = engine.create(ck_name, heap_mib)
+
+def bench_workload(engine, engine_b, svc, w, counter):
+    """All figures for one workload, runs interleaved."""
+    log(f"== {w.key}: {w.label}, {WARMUP_ROUNDS} warm-up + {RUNS} runs"
+        f"{'' if w.transfer else ', no transfer'}")
+
+    # the one checkpoint that steps 3 and 4 restore from, taken through checkpointd
+    ck_name = f"{PREFIX}ck-{w.key}"
+    cid = engine.create(ck_name, w)
     engine.call("POST", f"/containers/{cid}/start")
-    engine.wait_booted(cid)
+    engine.wait_booted(cid, w)
     settle()
     _, ck, ck_ms = svc.call("POST", "/checkpoints?wait=true",
                              {"container": ck_name, "engine": ENGINE_NAME}, ok=(201,))
-    log(f"   checkpoint through checkpointd: {ck_ms:.0f} ms, {ck['size_bytes']} bytes, "
+    log(f"   checkpoint to restore from: {ck_ms:.0f} ms, {ck['size_bytes']} bytes, "
         f"timings_ms {ck['timings_ms']}")
 
     f = {}
     try:
         for i in range(WARMUP_ROUNDS + RUNS):
             counter[0] += 1
-            r = one_round(engine, engine_b, svc, ck["id"], heap_mib, counter[0])
+            r = one_round(engine, engine_b, svc, ck["id"], w, counter[0])
             label = f"warm-up {i + 1}" if i < WARMUP_ROUNDS else f"run {i - WARMUP_ROUNDS + 1}/{RUNS}"
-            log(f"   {label}: engine checkpoint {r['checkpoint_engine_ms']:.0f} ms, engine start"
-                f" {r['restore_engine_ms']:.0f} ms ({r['restore_engine_retries']} retries) |"
-                f" service restore {r['restore_service_ms']:.0f} ms (create {r['rec_create']},"
-                f" stage {r['rec_stage']}, start {r['rec_start']}) | ready restored"
-                f" {r['ready_restore_ms']} ms, cold {r['ready_cold_ms']} ms |"
-                f" copy to b {r['transfer_bytes']} bytes in {r['transfer_ms']:.0f} ms"
-                f" = {r['transfer_mb_s']:.1f} MB/s, service peak RSS {r['peak_rss_kib']} KiB"
-                f" (from {r['rss_before_kib']})")
+            line = (f"   {label}: checkpoint by hand {r['checkpoint_cli_ms']:.0f} ms (commit"
+                    f" {r['cli_commit_ms']:.0f}), service {r['checkpoint_service_ms']:.0f} ms |"
+                    f" to ready: in place {r['restore_cli_ready_ms']:.0f} ms (start"
+                    f" {r['restore_engine_ms']:.0f}: copy {fmt_ms(r['cli_split_copy'])}, criu"
+                    f" {fmt_ms(r['cli_split_criu'])}; {r['restore_engine_retries']} retries),"
+                    f" service {r['restore_service_ready_ms']:.0f} ms (create {r['rec_create']},"
+                    f" stage {r['rec_stage']}, start {r['rec_start']}: copy"
+                    f" {fmt_ms(r['svc_split_copy'])}, criu {fmt_ms(r['svc_split_criu'])}; ready"
+                    f" {r['rec_ready']}), cold {r['cold_ready_ms']:.0f} ms")
+            if w.transfer:
+                line += (f" | copy to b {r['transfer_bytes']} bytes in {r['transfer_ms']:.0f} ms"
+                         f" = {r['transfer_mb_s']:.1f} MB/s, peak RSS {r['peak_rss_kib']} KiB"
+                         f" (from {r['rss_before_kib']})")
+            log(line)
             if i >= WARMUP_ROUNDS:
                 for k, v in r.items():
                     f.setdefault(k, []).append(v)
@@ -468,43 +699,103 @@ def bench_workload(engine, engine_b, svc, heap_mib, counter):
         svc.delete("checkpoints", ck["id"])
         engine.remove(cid)
 
-    size = ck["size_bytes"]
-    w = {
-        "heap_mib": heap_mib,
-        "boot_seconds": BOOT_SECONDS,
+    mib = [b / 2**20 for b in f["checkpoint_bytes"]]
+    w_out = {
+        "label": w.label,
+        "image": w.image,
+        "cmd": w.cmd,
+        "probe": w.probe,
+        "heap_mib": w.heap_mib,
+        "boot_seconds": w.boot_s,
         "runs": RUNS,
         "warmup_rounds": WARMUP_ROUNDS,
+        # checkpoint
+        "checkpoint_cli_ms": dict(stats(f["checkpoint_cli_ms"]),
+                                  commit=stats(f["cli_commit_ms"]),
+                                  checkpoint=stats(f["checkpoint_engine_ms"])),
         "checkpoint_engine_ms": stats(f["checkpoint_engine_ms"]),
+        "checkpoint_service_ms": dict(stats(f["checkpoint_service_ms"]),
+                                      timings_ms={k: stats(f["ck_rec_" + k]) for k in
+                                                  ("commit", "checkpoint", "measure", "total")}),
+        "checkpoint_size_bytes": ck["size_bytes"],
+        "checkpoint_bytes": f["checkpoint_bytes"],
+        "checkpoint_mib": stats(mib),
+        "memory_kib": f["memory_kib"],
+        "checkpoint_mib_per_heap_mib":
+            round(statistics.median(mib) / w.heap_mib, 3) if w.heap_mib else None,
+        # restore, by hand in place
         "restore_engine_ms": dict(stats(f["restore_engine_ms"]),
                                   retries=f["restore_engine_retries"]),
-        "checkpoint_service_ms": dict(stats([ck_ms]), timings_ms=ck["timings_ms"]),
-        "checkpoint_size_bytes": size,
-        "checkpoint_mib_per_heap_mib": round(size / 2**20 / heap_mib, 3),
-        "restore_service_ms": dict(stats(f["restore_service_ms"]),
-                                   retries=f["restore_service_retries"]),
+        "restore_cli_ready_ms": dict(stats(f["restore_cli_ready_ms"]),
+                                     start=stats(f["restore_engine_ms"]),
+                                     ready=stats(f["cli_probe_ms"]),
+                                     retries=f["restore_engine_retries"]),
+        "restore_cli_split_ms": {k: stats(f["cli_split_" + k]) for k in ("copy", "criu", "other")},
+        # restore, checkpointd into a new container
+        "restore_service_ready_ms": dict(stats(f["restore_service_ready_ms"]),
+                                         retries=f["restore_service_retries"]),
         "restore_service_timings_ms": {k: stats(f["rec_" + k])
-                                       for k in ("create", "stage", "start", "total")},
-        "ready_restore_ms": dict(stats(f["ready_restore_ms"]),
-                                 start=stats(f["ready_restore_start"]),
-                                 ready=stats(f["ready_restore_ready"])),
-        "ready_cold_ms": dict(stats(f["ready_cold_ms"]),
-                              start=stats(f["ready_cold_start"]),
-                              ready=stats(f["ready_cold_ready"])),
-        "transfer_ms": stats(f["transfer_ms"]),
-        "transfer_bytes": f["transfer_bytes"],
-        "transfer_checkpoint_bytes": f["transfer_checkpoint_bytes"],
-        "transfer_mb_s": stats(f["transfer_mb_s"]),
-        "peak_rss_kib": dict(stats(f["peak_rss_kib"]),
-                             rss_before_kib=f["rss_before_kib"],
-                             over_before_kib=[p - b for p, b in zip(f["peak_rss_kib"],
-                                                                    f["rss_before_kib"])]),
+                                       for k in ("create", "stage", "start", "ready", "total")},
+        "restore_service_own_ms": stats(f["svc_own_ms"]),
+        "restore_service_split_ms": {k: stats(f["svc_split_" + k])
+                                     for k in ("copy", "criu", "other")},
+        # time to ready: restored vs cold, both through checkpointd
+        "cold_ready_ms": stats(f["cold_ready_ms"]),
+        "ready_restore_ms": stats(f["ready_restore_ms"]),
+        "ready_cold_ms": dict(stats(f["ready_cold_ms"]), start=stats(f["cold_rec_start"]),
+                              ready=stats(f["cold_rec_ready"])),
     }
-    med = lambda k: w[k]["median"]  # noqa: E731
-    w["restore_over_cli"] = round(med("restore_service_ms") / med("restore_engine_ms"), 3)
-    w["ready_restore_over_cold"] = round(med("ready_restore_ms") / med("ready_cold_ms"), 3)
-    w["service_overhead_ms"] = round(
-        med("restore_service_ms") - w["restore_service_timings_ms"]["start"]["median"], 1)
-    return key, w
+    if w.transfer:
+        w_out.update({
+            "transfer_ms": stats(f["transfer_ms"]),
+            "transfer_bytes": f["transfer_bytes"],
+            "transfer_checkpoint_bytes": f["transfer_checkpoint_bytes"],
+            "transfer_mb_s": stats(f["transfer_mb_s"]),
+            "peak_rss_kib": dict(stats(f["peak_rss_kib"]),
+                                 rss_before_kib=f["rss_before_kib"],
+                                 over_before_kib=[p - b for p, b in zip(f["peak_rss_kib"],
+                                                                        f["rss_before_kib"])]),
+        })
+    med = lambda k: w_out[k]["median"]  # noqa: E731
+    w_out["restore_over_cli"] = round(med("restore_service_ready_ms") /
+                                      med("restore_cli_ready_ms"), 3)
+    w_out["ready_restore_over_cold"] = round(med("restore_service_ready_ms") /
+                                             med("cold_ready_ms"), 3)
+    w_out["checkpoint_over_cli"] = round(med("checkpoint_service_ms") /
+                                         med("checkpoint_cli_ms"), 3)
+    w_out["breakdown_ms"] = breakdown(f)
+    return w_out
+
+
+def median_run(values):
+    """Index of the run whose value is the median (the lower one of two)."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    return order[(len(order) - 1) // 2]
+
+
+def breakdown(f):
+    """Where each path's time to ready went, in its median run (so the
+    parts add up to its total)."""
+    i = median_run(f["restore_cli_ready_ms"])
+    j = median_run(f["restore_service_ready_ms"])
+    r1 = lambda v: None if v is None else round(v, 1)  # noqa: E731
+    return {
+        "cli_in_place": {
+            "run": i + 1, "total": r1(f["restore_cli_ready_ms"][i]), "service": 0.0,
+            "create": 0.0, "stage": 0.0,
+            "start": r1(f["restore_engine_ms"][i]),
+            "engine_copy": r1(f["cli_split_copy"][i]), "criu": r1(f["cli_split_criu"][i]),
+            "engine_other": r1(f["cli_split_other"][i]),
+            "ready": r1(f["restore_cli_ready_ms"][i] - f["restore_engine_ms"][i])},
+        "service_new_container": {
+            "run": j + 1, "total": r1(f["restore_service_ready_ms"][j]),
+            "service": r1(f["svc_own_ms"][j]),
+            "create": float(f["rec_create"][j]), "stage": float(f["rec_stage"][j]),
+            "start": float(f["rec_start"][j]),
+            "engine_copy": r1(f["svc_split_copy"][j]), "criu": r1(f["svc_split_criu"][j]),
+            "engine_other": r1(f["svc_split_other"][j]),
+            "ready": float(f["rec_ready"][j])},
+    }
 
 
 # --- machine, output ---------------------------------------------------------------
@@ -515,69 +806,228 @@ def machine(engine):
         for line in fh:
             if line.startswith("MemTotal:"):
                 mem_kib = int(line.split()[1])
+    cpu = None
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
     _, ver, _ = engine.call("GET", "/version")
     criu = subprocess.run([CRIU, "--version"], text=True, capture_output=True).stdout
     criu = criu.splitlines()[0].replace("Version:", "").strip() if criu else None
     cpd = subprocess.run([str(BINARY), "--version"], text=True, capture_output=True).stdout
     git = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty=+dirty"],
                          text=True, capture_output=True).stdout.strip()
-    return {"cpus": os.cpu_count(), "mem_gib": round(mem_kib / 2**20, 1),
-            "kernel": platform.release(), "docker_version": ver.get("Version"),
+    return {"cpus": os.cpu_count(), "cpu_model": cpu, "mem_gib": round(mem_kib / 2**20, 1),
+            "kernel": platform.release(), "os": platform.freedesktop_os_release().get(
+                "PRETTY_NAME") if hasattr(platform, "freedesktop_os_release") else None,
+            "docker_version": ver.get("Version"), "containerd_version": next(
+                (c.get("Version") for c in ver.get("Components", [])
+                 if c.get("Name") == "containerd"), None),
             "criu_version": criu, "checkpointd_version": cpd.strip().split()[-1] if cpd else None,
             "checkpointd_commit": git or None}
 
 
-FIGURES = [  # (key, label, unit, format) in table order; nested keys with a dot
-    ("checkpoint_engine_ms", "checkpoint, engine (`POST /containers/{id}/checkpoints`)",
-     "ms", ".0f"),
-    ("checkpoint_service_ms", "checkpoint, checkpointd (`POST /checkpoints?wait=true`)",
-     "ms", ".0f"),
-    ("restore_engine_ms", "restore in place, engine (`docker start --checkpoint`)", "ms", ".0f"),
-    ("restore_service_ms", "restore to new container, checkpointd (`POST /restores?wait=true`)",
-     "ms", ".0f"),
-    ("restore_service_timings_ms.create", "... record: create", "ms", ".0f"),
-    ("restore_service_timings_ms.stage", "... record: stage", "ms", ".0f"),
-    ("restore_service_timings_ms.start", "... record: start", "ms", ".0f"),
-    ("ready_restore_ms", "time to ready, restored (record start+ready)", "ms", ".0f"),
-    ("ready_cold_ms", "time to ready, cold (record start+ready)", "ms", ".0f"),
-    ("transfer_ms", "copy to engine b, image + files (`POST /checkpoints/{id}/copies?wait=true`)",
-     "ms", ".0f"),
-    ("transfer_mb_s", "... transfer rate (copy `bytes` / client time)", "MB/s", ".1f"),
-    ("peak_rss_kib", "... service peak RSS during the copy (VmHWM)", "KiB", ".0f"),
+FIGURES = [  # (key path, label) in table order; nested keys with a dot; ms unless said
+    ("checkpoint_cli_ms", "checkpoint by hand: `POST /commit` + `POST /containers/{id}/checkpoints`"),
+    ("checkpoint_cli_ms.commit", "... of which commit"),
+    ("checkpoint_engine_ms", "... of which checkpoint (Docker + CRIU dump)"),
+    ("checkpoint_service_ms", "checkpoint through checkpointd: `POST /checkpoints?wait=true`"),
+    ("checkpoint_service_ms.timings_ms.commit", "... record: commit"),
+    ("checkpoint_service_ms.timings_ms.checkpoint", "... record: checkpoint"),
+    ("checkpoint_service_ms.timings_ms.measure", "... record: measure"),
+    ("checkpoint_mib", "checkpoint size on disk (MiB)"),
+    ("restore_cli_ready_ms", "**restore in place to ready, by hand: `start?checkpoint=` + probe**"),
+    ("restore_engine_ms", "... start call (what `docker start --checkpoint` waits for)"),
+    ("restore_cli_split_ms.copy", "... ... containerd's copy of the checkpoint"),
+    ("restore_cli_split_ms.criu", "... ... CRIU restore"),
+    ("restore_cli_ready_ms.ready", "... probe until ready"),
+    ("restore_service_ready_ms", "**restore to ready, checkpointd, new container: `POST /restores`**"),
+    ("restore_service_timings_ms.create", "... record: create"),
+    ("restore_service_timings_ms.stage", "... record: stage"),
+    ("restore_service_timings_ms.start", "... record: start (Docker)"),
+    ("restore_service_split_ms.copy", "... ... containerd's copy of the checkpoint"),
+    ("restore_service_split_ms.criu", "... ... CRIU restore"),
+    ("restore_service_timings_ms.ready", "... record: ready (probe)"),
+    ("cold_ready_ms", "**cold boot to ready, checkpointd: `POST /restores` `cold: true`**"),
+    ("transfer_ms", "copy to engine b, image + files: `POST /checkpoints/{id}/copies`"),
+    ("transfer_mb_s", "... MB/s (copy `bytes` / client time)"),
+    ("peak_rss_kib", "... service peak RSS during the copy (KiB)"),
 ]
 
 
-def markdown(results):
-    rows = [("workload", "figure", "median", "min", "max", "unit", "runs")]
-    for key, w in results["workloads"].items():
-        for fig, label, unit, fmt in FIGURES:
-            s = w
-            for part in fig.split("."):
-                s = s[part]
-            rows.append((key, label, format(s["median"], fmt), format(s["min"], fmt),
-                         format(s["max"], fmt), unit, str(len(s["runs"]))))
-    table = [rows[0], tuple("-" * len(c) for c in rows[0])] + rows[1:]
-    widths = [max(len(r[i]) for r in table) for i in range(len(rows[0]))]
-    out = ["| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |" for r in table]
+def dig(d, path):
+    for part in path.split("."):
+        if not isinstance(d, dict) or part not in d:
+            return None
+        d = d[part]
+    return d
 
-    out.append("")
-    drows = [("workload", "restore_over_cli (goal <= 1.10)", "ready_restore_over_cold",
-              "service_overhead_ms", "checkpoint MiB per heap MiB", "retries engine / service",
-              "transfer_mb_s", "peak_rss_kib (max)", "peak over before KiB (max)",
-              "checkpoint MiB", "copy MiB")]
-    for key, w in results["workloads"].items():
-        drows.append((key, f"{w['restore_over_cli']:.2f}", f"{w['ready_restore_over_cold']:.2f}",
-                       f"{w['service_overhead_ms']:.0f}", f"{w['checkpoint_mib_per_heap_mib']:.2f}",
-                       f"{sum(w['restore_engine_ms']['retries'])} / "
-                       f"{sum(w['restore_service_ms']['retries'])}",
-                       f"{w['transfer_mb_s']['median']:.1f}", f"{w['peak_rss_kib']['max']:.0f}",
-                       f"{max(w['peak_rss_kib']['over_before_kib'])}",
-                       f"{max(w['transfer_checkpoint_bytes']) / 2**20:.0f}",
-                       f"{max(w['transfer_bytes']) / 2**20:.0f}"))
-    table = [drows[0], tuple("-" * len(c) for c in drows[0])] + drows[1:]
-    widths = [max(len(r[i]) for r in table) for i in range(len(drows[0]))]
-    out += ["| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |" for r in table]
+
+def md_table(rows):
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    rows = [rows[0], tuple("-" * w for w in widths)] + rows[1:]
+    return ["| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |" for r in rows]
+
+
+def markdown(results):
+    ws = results["workloads"]
+    keys = list(ws)
+    out = [f"Medians of {RUNS} runs (min-max), ms unless said:", ""]
+    rows = [("figure", *keys)]
+    for path, label in FIGURES:
+        cells = []
+        for k in keys:
+            s = dig(ws[k], path)
+            if s is None:
+                cells.append("-")
+            else:
+                fmt = ".1f" if path in ("transfer_mb_s", "checkpoint_mib") else ".0f"
+                cells.append(f"{s['median']:{fmt}} ({s['min']:{fmt}}-{s['max']:{fmt}})")
+        rows.append((label, *cells))
+    out += md_table(rows)
+
+    out += ["", "Ratios, each against its alternative in the same run:", ""]
+    rows = [("workload", "restore_over_cli (goal <= 1.10)", "ready_restore_over_cold",
+             "checkpoint_over_cli", "checkpoint MiB", "per heap MiB", "per anon MiB",
+             "retries by hand / service", "transfer_mb_s", "peak_rss_kib (max)",
+             "peak over before KiB (max)")]
+    for k, w in ws.items():
+        mem = [m for m in w["memory_kib"] if m]
+        per_mem = (f"{w['checkpoint_mib']['median'] / (statistics.median(mem) / 1024):.2f}"
+                   if mem else "-")
+        rows.append((k, f"{w['restore_over_cli']:.2f}", f"{w['ready_restore_over_cold']:.2f}",
+                     f"{w['checkpoint_over_cli']:.2f}", f"{w['checkpoint_mib']['median']:.0f}",
+                     "-" if w["checkpoint_mib_per_heap_mib"] is None
+                     else f"{w['checkpoint_mib_per_heap_mib']:.2f}", per_mem,
+                     f"{sum(w['restore_engine_ms']['retries'])} / "
+                     f"{sum(w['restore_service_ready_ms']['retries'])}",
+                     f"{w['transfer_mb_s']['median']:.1f}" if "transfer_mb_s" in w else "-",
+                     f"{w['peak_rss_kib']['max']:.0f}" if "peak_rss_kib" in w else "-",
+                     f"{max(w['peak_rss_kib']['over_before_kib'])}" if "peak_rss_kib" in w
+                     else "-"))
+    out += md_table(rows)
+
+    out += ["", "Where the time to ready goes (ms, the median run of each path; the parts add up "
+            "to its total):", ""]
+    rows = [("workload", "path", "total", "service: create + stage + own", "Docker: containerd copy",
+             "Docker: other (runc, shim, dockerd)", "CRIU restore", "probe until ready")]
+    for k, w in ws.items():
+        for path, label in (("cli_in_place", "by hand, in place"),
+                            ("service_new_container", "checkpointd, new container")):
+            b = w["breakdown_ms"][path]
+            own = b["service"]
+            svc = ("0" if path == "cli_in_place" else
+                   f"{own:.0f} ({b['create']:.0f} + {b['stage']:.0f} + "
+                   f"{own - b['create'] - b['stage']:.0f})")
+            rows.append((k, label, f"{b['total']:.0f}", svc, fmt_ms(b["engine_copy"]),
+                         fmt_ms(b["engine_other"]), fmt_ms(b["criu"]), f"{b['ready']:.0f}"))
+    out += md_table(rows)
     return "\n".join(out)
+
+
+def missed_goals(results):
+    """A sentence per workload that misses restore_over_cli <= 1.10, from
+    its median runs' breakdowns."""
+    lines = []
+    for k, w in results["workloads"].items():
+        if w["restore_over_cli"] <= 1.10:
+            continue
+        c, s = w["breakdown_ms"]["cli_in_place"], w["breakdown_ms"]["service_new_container"]
+        diff = s["total"] - c["total"]
+        parts = [f"service's own {s['service']:.0f} ms (create {s['create']:.0f}, stage "
+                 f"{s['stage']:.0f}, bookkeeping and HTTP "
+                 f"{s['service'] - s['create'] - s['stage']:.0f})",
+                 f"Docker's start {s['start'] - c['start']:+.0f} ms"]
+        if s["engine_copy"] is not None and c["engine_copy"] is not None:
+            parts.append(f"of which containerd's copy {s['engine_copy'] - c['engine_copy']:+.0f}")
+        if s["criu"] is not None and c["criu"] is not None:
+            parts.append(f"CRIU {s['criu'] - c['criu']:+.0f}")
+        parts.append(f"probe {s['ready'] - c['ready']:+.0f} ms")
+        lines.append(f"- {k}: restore_over_cli {w['restore_over_cli']:.2f} misses 1.10; the "
+                     f"service path's median run took {diff:+.0f} ms more than the in-place "
+                     f"one: " + ", ".join(parts) + ".")
+    return lines
+
+
+# --- the chart ---------------------------------------------------------------------
+
+def ensure_gnuplot():
+    if shutil.which("gnuplot"):
+        return True
+    if os.geteuid() != 0:
+        log("bench: gnuplot missing and not root: no chart (apt-get install gnuplot-nox)")
+        return False
+    log("bench: installing gnuplot-nox (apt-get)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = ["apt-get", "install", "-y", "-o", "DPkg::Lock::Timeout=600",
+           "--no-install-recommends", "gnuplot-nox"]
+    r = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        subprocess.run(["apt-get", "update", "-o", "DPkg::Lock::Timeout=600"], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        r = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           text=True)
+    if r.returncode != 0 or not shutil.which("gnuplot"):
+        log("bench: cannot install gnuplot-nox, no chart: " + r.stderr[-800:])
+        return False
+    return True
+
+
+def chart(results):
+    """bench/results/time-to-ready.dat from the JSON, then chart.gp makes
+    time-to-ready.png.  Returns the PNG's path, or None."""
+    dat = RESULTS / "time-to-ready.dat"
+    png = RESULTS / "time-to-ready.png"
+    lines = ["# time to ready per workload, seconds: median min max of each path",
+             "# label cold cold_min cold_max service service_min service_max "
+             "cli cli_min cli_max"]
+    for w in results["workloads"].values():
+        cells = []
+        for key in ("cold_ready_ms", "restore_service_ready_ms", "restore_cli_ready_ms"):
+            s = w[key]
+            cells += [f"{s['median'] / 1000:.3f}", f"{s['min'] / 1000:.3f}",
+                      f"{s['max'] / 1000:.3f}"]
+        lines.append(f"\"{w['chart_label']}\" " + " ".join(cells))
+    dat.write_text("\n".join(lines) + "\n")
+    if not ensure_gnuplot():
+        return None
+    m = results["machine"]
+    title = (f"checkpointd {m['checkpointd_version']}: time to ready, medians of {RUNS} "
+             f"(bars: min-max); Docker {m['docker_version'].split('+')[0]}, CRIU "
+             f"{m['criu_version']}, {m['cpus']} CPUs; {results['generated_at'][:10]}")
+    r = subprocess.run(["gnuplot", "-e", f"datafile='{dat}'; outfile='{png}'; "
+                        f"charttitle='{title}'", str(ROOT / "bench" / "chart.gp")],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        log("bench: gnuplot failed, no chart: " + r.stdout[-1500:])
+        return None
+    return png
+
+
+# --- the API (bench/api_bench.py) ----------------------------------------------
+
+def api_figures(svc, engine, results):
+    """api_bench.run(...) into results; on failure says why and leaves the
+    API keys null."""
+    results["api_get_rps"] = None
+    results["api_over_bare_mhd"] = None
+    try:
+        sys.path.insert(0, str(ROOT / "bench"))
+        import api_bench
+    except ImportError as e:
+        log(f"bench: no API figures: bench/api_bench.py cannot be imported ({e})")
+        results["api_error"] = f"import: {e}"
+        return None
+    out = {}
+    try:
+        api_bench.run(svc.port, engine.port, QUICK, out)
+    except Exception as e:  # the other figures stand; say why these are missing
+        log(f"bench: no API figures: api_bench failed: {type(e).__name__}: {e}")
+        results["api_error"] = f"{type(e).__name__}: {e}"
+        return None
+    results.update(out)
+    return api_bench
 
 
 def main():
@@ -589,12 +1039,17 @@ def main():
     log(f"bench: {'QUICK' if QUICK else 'full'} run, engine '{ENGINE_NAME}' on 127.0.0.1:{port}")
     engine = engine_b = svc = None
     b_started = False
+    api_mod = None
     try:
         bed("engine.sh", "start", ENGINE_NAME, str(port))
         engine = Engine(port)
         engine.remove_ours()                     # leftovers of an interrupted run
         engine.drop_leaked_restore_copies()
         bed("images.sh", str(port))
+        t = time.time()
+        subprocess.run([str(ROOT / "bench" / "tomcat-image.sh"), str(port)], check=True,
+                       stdout=subprocess.DEVNULL)
+        log(f"bench: {TOMCAT_IMAGE} ready in {time.time() - t:.0f} s")
         port_b = free_port()
         log(f"bench: engine '{ENGINE_B_NAME}' on 127.0.0.1:{port_b} "
             f"(engine '{SVC_ENGINE_B}' in the service)")
@@ -608,17 +1063,24 @@ def main():
                                     .strftime("%Y-%m-%dT%H:%M:%SZ"),
             "quick": QUICK,
             "machine": machine(engine),
+            "main_workload": MAIN_KEY,
             "workloads": {},
         }
         counter = [0]
-        for heap in HEAPS_MIB:
-            key, w = bench_workload(engine, engine_b, svc, heap, counter)
-            results["workloads"][key] = w
-        main_w = results["workloads"][f"heap{MAIN_HEAP_MIB}"]
+        for w in workloads():
+            t = time.time()
+            results["workloads"][w.key] = bench_workload(engine, engine_b, svc, w, counter)
+            results["workloads"][w.key]["chart_label"] = w.chart_label
+            results["workloads"][w.key]["duration_s"] = round(time.time() - t, 1)
+        main_w = results["workloads"][MAIN_KEY]
         results["restore_over_cli"] = main_w["restore_over_cli"]
         results["ready_restore_over_cold"] = main_w["ready_restore_over_cold"]
         results["transfer_mb_s"] = main_w["transfer_mb_s"]["median"]
         results["peak_rss_kib"] = int(main_w["peak_rss_kib"]["max"])
+        t = time.time()
+        log("== API: bench/api_bench.py")
+        api_mod = api_figures(svc, engine, results)
+        results["api_duration_s"] = round(time.time() - t, 1)
         results["duration_s"] = round(time.time() - t_begin, 1)
         results["loadavg_1m"] = {"before": round(load_before, 2),
                                  "after": round(os.getloadavg()[0], 2)}
@@ -628,6 +1090,10 @@ def main():
         raise
     finally:
         if svc is not None:
+            try:
+                svc.delete_all_checkpoints()
+            except Exception as e:  # remove_ours below sweeps what is left
+                log(f"bench: cleanup through the service: {e}")
             svc.stop()
         if engine is not None:
             try:
@@ -651,6 +1117,7 @@ def main():
     tmp = out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(results, indent=2) + "\n")
     tmp.replace(out)
+    png = chart(results)
     m = results["machine"]
     print(f"\ncheckpointd {m['checkpointd_version']} benchmark ({'QUICK' if QUICK else 'full'}), "
           f"{results['generated_at']}: Docker {m['docker_version']}, CRIU {m['criu_version']}, "
@@ -658,13 +1125,25 @@ def main():
           f"{results['duration_s']:.0f} s; load {results['loadavg_1m']['before']} -> "
           f"{results['loadavg_1m']['after']}\n")
     print(markdown(results))
+    missed = missed_goals(results)
+    if missed:
+        print("\nWhere restore_over_cli misses its goal:")
+        print("\n".join(missed))
+    if results.get("api"):
+        print()
+        print(api_mod.table(results))
+    else:
+        print(f"\nAPI: no figures ({results.get('api_error')})")
     print(f"\nrestore_over_cli {results['restore_over_cli']:.2f} (goal <= 1.10), "
-          f"ready_restore_over_cold {results['ready_restore_over_cold']:.2f} "
-          f"(heap {MAIN_HEAP_MIB} MiB)")
+          f"ready_restore_over_cold {results['ready_restore_over_cold']:.2f} ({MAIN_KEY})")
     print(f"transfer_mb_s {results['transfer_mb_s']:.1f} (median, image + files to engine "
           f"{SVC_ENGINE_B}), peak_rss_kib {results['peak_rss_kib']} (max over the copies, "
           f"checkpoint {max(main_w['transfer_checkpoint_bytes']) / 2**20:.0f} MiB)")
-    print(f"written: {out.relative_to(ROOT)}")
+    if results.get("api_get_rps") is not None:
+        print(f"api_get_rps {results['api_get_rps']:.0f}, api_over_bare_mhd "
+              f"{results['api_over_bare_mhd']:.2f} (goal >= 0.5)")
+    rel = lambda p: p.relative_to(ROOT) if p.is_relative_to(ROOT) else p  # noqa: E731
+    print(f"written: {rel(out)}" + (f", {rel(png)}" if png else " (no chart)"))
 
 
 if __name__ == "__main__":
