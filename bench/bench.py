@@ -677,7 +677,8 @@ def bench_workload(engine, engine_b, svc, w, counter):
         for i in range(WARMUP_ROUNDS + RUNS):
             counter[0] += 1
             r = one_round(engine, engine_b, svc, ck["id"], w, counter[0])
-            label = f"warm-up {i + 1}" if i < WARMUP_ROUNDS else f"run {i - WARMUP_ROUNDS + 1}/{RUNS}"
+            label = (f"warm-up {i + 1}" if i < WARMUP_ROUNDS
+                     else f"run {i - WARMUP_ROUNDS + 1}/{RUNS}")
             line = (f"   {label}: checkpoint by hand {r['checkpoint_cli_ms']:.0f} ms (commit"
                     f" {r['cli_commit_ms']:.0f}), service {r['checkpoint_service_ms']:.0f} ms |"
                     f" to ready: in place {r['restore_cli_ready_ms']:.0f} ms (start"
@@ -829,7 +830,8 @@ def machine(engine):
 
 
 FIGURES = [  # (key path, label) in table order; nested keys with a dot; ms unless said
-    ("checkpoint_cli_ms", "checkpoint by hand: `POST /commit` + `POST /containers/{id}/checkpoints`"),
+    ("checkpoint_cli_ms",
+     "checkpoint by hand: `POST /commit` + `POST /containers/{id}/checkpoints`"),
     ("checkpoint_cli_ms.commit", "... of which commit"),
     ("checkpoint_engine_ms", "... of which checkpoint (Docker + CRIU dump)"),
     ("checkpoint_service_ms", "checkpoint through checkpointd: `POST /checkpoints?wait=true`"),
@@ -842,7 +844,8 @@ FIGURES = [  # (key path, label) in table order; nested keys with a dot; ms unle
     ("restore_cli_split_ms.copy", "... ... containerd's copy of the checkpoint"),
     ("restore_cli_split_ms.criu", "... ... CRIU restore"),
     ("restore_cli_ready_ms.ready", "... probe until ready"),
-    ("restore_service_ready_ms", "**restore to ready, checkpointd, new container: `POST /restores`**"),
+    ("restore_service_ready_ms",
+     "**restore to ready, checkpointd, new container: `POST /restores`**"),
     ("restore_service_timings_ms.create", "... record: create"),
     ("restore_service_timings_ms.stage", "... record: stage"),
     ("restore_service_timings_ms.start", "... record: start (Docker)"),
@@ -873,7 +876,8 @@ def md_table(rows):
 def markdown(results):
     ws = results["workloads"]
     keys = list(ws)
-    out = [f"Medians of {RUNS} runs (min-max), ms unless said:", ""]
+    runs = next(iter(ws.values()))["runs"]
+    out = [f"Medians of {runs} runs (min-max), ms unless said:", ""]
     rows = [("figure", *keys)]
     for path, label in FIGURES:
         cells = []
@@ -910,7 +914,8 @@ def markdown(results):
 
     out += ["", "Where the time to ready goes (ms, the median run of each path; the parts add up "
             "to its total):", ""]
-    rows = [("workload", "path", "total", "service: create + stage + own", "Docker: containerd copy",
+    rows = [("workload", "path", "total", "service: create + stage + own",
+             "Docker: containerd copy",
              "Docker: other (runc, shim, dockerd)", "CRIU restore", "probe until ready")]
     for k, w in ws.items():
         for path, label in (("cli_in_place", "by hand, in place"),
@@ -993,7 +998,8 @@ def chart(results):
     if not ensure_gnuplot():
         return None
     m = results["machine"]
-    title = (f"checkpointd {m['checkpointd_version']}: time to ready, medians of {RUNS} "
+    runs = next(iter(results["workloads"].values()))["runs"]
+    title = (f"checkpointd {m['checkpointd_version']}: time to ready, medians of {runs} "
              f"(bars: min-max); Docker {m['docker_version'].split('+')[0]}, CRIU "
              f"{m['criu_version']}, {m['cpus']} CPUs; {results['generated_at'][:10]}")
     r = subprocess.run(["gnuplot", "-e", f"datafile='{dat}'; outfile='{png}'; "
