@@ -54,6 +54,16 @@ unsigned api_status_for_code(const char *code);
 /* Docker's rule for checkpoint names: ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ */
 int api_valid_docker_name(const char *s);
 
+/* An engine name: Docker's rule, or a single letter or digit. */
+int api_valid_engine_name(const char *s);
+
+/* JSON values of record fields (new references; NULL is JSON null): a
+ * string, null when empty; an integer, null when STORE_UNSET; a time in
+ * ms as RFC 3339. */
+struct json_object *api_json_str(const char *s);
+struct json_object *api_json_int(int64_t v);
+struct json_object *api_json_time(int64_t ms);
+
 /* Renders a checkpoint record (the same shape everywhere) from the
  * record alone; api_checkpoint_complete() adds what needs the store or the
  * jobs.  New reference. */

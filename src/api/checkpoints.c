@@ -17,37 +17,14 @@ static int valid_container_ref(const char *s)
 	return api_valid_docker_name(s) || (s[0] && !s[1] && isalnum((unsigned char)s[0]));
 }
 
-static int valid_engine_name(const char *s)
-{
-	return api_valid_docker_name(s) || (s[0] && !s[1] && isalnum((unsigned char)s[0]));
-}
-
 static const struct api_field create_fields[] = {
 	{"container", API_STRING, 1, 1, 255, valid_container_ref,
 	 "a container name or id (letters, digits, '_', '.', '-')"},
 	{"name", API_STRING, 0, 2, 128, api_valid_docker_name,
 	 "Docker's checkpoint name rule ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$"},
-	{"engine", API_STRING, 0, 1, 63, valid_engine_name, "an engine name"},
+	{"engine", API_STRING, 0, 1, 63, api_valid_engine_name, "an engine name"},
 	{"leave_running", API_BOOL, 0, 0, 0, NULL, NULL},
 };
-
-static json_object *jstr_or_null(const char *s)
-{
-	return s && s[0] ? json_object_new_string(s) : NULL;
-}
-
-static json_object *jint_or_null(int64_t v)
-{
-	return v == STORE_UNSET ? NULL : json_object_new_int64(v);
-}
-
-static json_object *jtime(int64_t ms)
-{
-	char buf[40];
-
-	clock_format_rfc3339(ms, buf, sizeof(buf));
-	return json_object_new_string(buf);
-}
 
 struct json_object *api_checkpoint_json(const struct store_checkpoint *ck)
 {
@@ -63,25 +40,25 @@ struct json_object *api_checkpoint_json(const struct store_checkpoint *ck)
 	json_object_object_add(o, "status", json_object_new_string(store_status_name(ck->status)));
 	json_object_object_add(o, "leave_running", json_object_new_boolean(ck->leave_running));
 	img = json_object_new_object();
-	json_object_object_add(img, "id", jstr_or_null(ck->image_id));
-	json_object_object_add(img, "repository", jstr_or_null(ck->image_repository));
-	json_object_object_add(img, "tag", jstr_or_null(ck->image_tag));
-	json_object_object_add(img, "size_bytes", jint_or_null(ck->image_size));
+	json_object_object_add(img, "id", api_json_str(ck->image_id));
+	json_object_object_add(img, "repository", api_json_str(ck->image_repository));
+	json_object_object_add(img, "tag", api_json_str(ck->image_tag));
+	json_object_object_add(img, "size_bytes", api_json_int(ck->image_size));
 	json_object_object_add(o, "image", img);
-	json_object_object_add(o, "size_bytes", jint_or_null(ck->size_bytes));
-	json_object_object_add(o, "directory", jstr_or_null(ck->directory));
+	json_object_object_add(o, "size_bytes", api_json_int(ck->size_bytes));
+	json_object_object_add(o, "directory", api_json_str(ck->directory));
 	t = json_object_new_object();
-	json_object_object_add(t, "commit", jint_or_null(ck->t_commit));
-	json_object_object_add(t, "checkpoint", jint_or_null(ck->t_checkpoint));
-	json_object_object_add(t, "measure", jint_or_null(ck->t_measure));
-	json_object_object_add(t, "total", jint_or_null(ck->t_total));
+	json_object_object_add(t, "commit", api_json_int(ck->t_commit));
+	json_object_object_add(t, "checkpoint", api_json_int(ck->t_checkpoint));
+	json_object_object_add(t, "measure", api_json_int(ck->t_measure));
+	json_object_object_add(t, "total", api_json_int(ck->t_total));
 	json_object_object_add(o, "timings_ms", t);
 	t = json_object_new_object();
-	json_object_object_add(t, "restore", jint_or_null(ck->ready_restore_ms));
-	json_object_object_add(t, "cold", jint_or_null(ck->ready_cold_ms));
+	json_object_object_add(t, "restore", api_json_int(ck->ready_restore_ms));
+	json_object_object_add(t, "cold", api_json_int(ck->ready_cold_ms));
 	json_object_object_add(o, "ready_ms", t);
-	json_object_object_add(o, "created_at", jtime(ck->created_at));
-	json_object_object_add(o, "updated_at", jtime(ck->updated_at));
+	json_object_object_add(o, "created_at", api_json_time(ck->created_at));
+	json_object_object_add(o, "updated_at", api_json_time(ck->updated_at));
 	json_object_object_add(o, "error", api_error_json(NULL, ck->id, ck->status == STORE_FAILED,
 							   ck->error_code, ck->error_message));
 	json_object_object_add(o, "copies", json_object_new_array());
@@ -333,13 +310,8 @@ void api_checkpoints_log(struct http_request *req, void *app)
 	store_checkpoint_release(&ck);
 }
 
-static int valid_engine_ref(const char *s)
-{
-	return api_valid_docker_name(s) || (s[0] && !s[1] && isalnum((unsigned char)s[0]));
-}
-
 static const struct api_field copy_fields[] = {
-	{"engine", API_STRING, 1, 1, 63, valid_engine_ref, "an engine name"},
+	{"engine", API_STRING, 1, 1, 63, api_valid_engine_name, "an engine name"},
 };
 
 static void reply_copied(struct http_request *req, struct api *api, const char *job_id)

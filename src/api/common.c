@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "store/store.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -93,6 +94,29 @@ int api_valid_docker_name(const char *s)
 			return 0;
 	}
 	return i >= 2;
+}
+
+int api_valid_engine_name(const char *s)
+{
+	return api_valid_docker_name(s) || (s[0] && !s[1] && isalnum((unsigned char)s[0]));
+}
+
+struct json_object *api_json_str(const char *s)
+{
+	return s && s[0] ? json_object_new_string(s) : NULL;
+}
+
+struct json_object *api_json_int(int64_t v)
+{
+	return v == STORE_UNSET ? NULL : json_object_new_int64(v);
+}
+
+struct json_object *api_json_time(int64_t ms)
+{
+	char buf[40];
+
+	clock_format_rfc3339(ms, buf, sizeof(buf));
+	return json_object_new_string(buf);
 }
 
 __attribute__((format(printf, 4, 5)))

@@ -8,15 +8,9 @@
 #include "engine/engine.h"
 #include "store/store.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static struct json_object *str_or_null(const char *s)
-{
-	return s && s[0] ? json_object_new_string(s) : NULL;
-}
 
 /* One engine as the API shows it (what its last probe found). */
 static struct json_object *engine_json(struct api *api, struct engine *e)
@@ -32,13 +26,13 @@ static struct json_object *engine_json(struct api *api, struct engine *e)
 	json_object_object_add(x, "url", json_object_new_string(engine_url(e)));
 	json_object_object_add(x, "tls", json_object_new_boolean(engine_tls(e)));
 	json_object_object_add(x, "reachable", json_object_new_boolean(info.reachable));
-	json_object_object_add(x, "docker_version", str_or_null(info.docker_version));
-	json_object_object_add(x, "api_version", str_or_null(info.api_version));
+	json_object_object_add(x, "docker_version", api_json_str(info.docker_version));
+	json_object_object_add(x, "api_version", api_json_str(info.api_version));
 	json_object_object_add(x, "experimental", info.experimental < 0 ? NULL :
 			       json_object_new_boolean(info.experimental));
-	json_object_object_add(x, "root_dir", str_or_null(info.root_dir));
-	json_object_object_add(x, "warning", str_or_null(info.warning));
-	json_object_object_add(x, "error", str_or_null(info.error));
+	json_object_object_add(x, "root_dir", api_json_str(info.root_dir));
+	json_object_object_add(x, "warning", api_json_str(info.warning));
+	json_object_object_add(x, "error", api_json_str(info.error));
 	store_engine_leak_get(jobs_store(api->jobs), engine_name(e), &leaked, &restores);
 	json_object_object_add(x, "leaked_bytes", json_object_new_int64(leaked));
 	json_object_object_add(x, "leaked_restores", json_object_new_int64(restores));
@@ -87,11 +81,6 @@ void api_engines_get(struct http_request *req, void *app)
 	json_object_put(o);
 }
 
-static int valid_engine_name(const char *s)
-{
-	return api_valid_docker_name(s) || (s[0] && !s[1] && isalnum((unsigned char)s[0]));
-}
-
 static int valid_url(const char *s)
 {
 	return strncmp(s, "tcp://", 6) == 0 || strncmp(s, "https://", 8) == 0 ||
@@ -104,7 +93,7 @@ static int valid_dir(const char *s)
 }
 
 static const struct api_field create_fields[] = {
-	{"name", API_STRING, 1, 1, 63, valid_engine_name,
+	{"name", API_STRING, 1, 1, 63, api_valid_engine_name,
 	 "an engine name (letters, digits, '_', '.', '-')"},
 	{"url", API_STRING, 1, 8, 255, valid_url,
 	 "tcp://HOST:PORT, https://HOST:PORT or unix:///PATH"},

@@ -7,7 +7,6 @@
 #include "store/store.h"
 
 #include <regex.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +16,11 @@ static int valid_ck_id(const char *s)
 	return api_valid_record_id(s, "ck-");
 }
 
-static int valid_engine_name(const char *s)
-{
-	return api_valid_docker_name(s) || (s[0] && !s[1] && isalnum((unsigned char)s[0]));
-}
-
 static const struct api_field create_fields[] = {
 	{"checkpoint", API_STRING, 1, 19, 19, valid_ck_id, "a checkpoint id (ck- and 16 hex digits)"},
 	{"name", API_STRING, 0, 2, 128, api_valid_docker_name,
 	 "a container name following ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$"},
-	{"engine", API_STRING, 0, 1, 63, valid_engine_name, "an engine name"},
+	{"engine", API_STRING, 0, 1, 63, api_valid_engine_name, "an engine name"},
 	{"in_place", API_BOOL, 0, 0, 0, NULL, NULL},
 	{"cold", API_BOOL, 0, 0, 0, NULL, NULL},
 	{"overrides", API_OBJECT, 0, 0, 0, NULL, NULL},
@@ -132,19 +126,6 @@ static int check_ready(struct http_request *req, struct json_object *ready)
 	return 0;
 }
 
-static json_object *jint_or_null(int64_t v)
-{
-	return v == STORE_UNSET ? NULL : json_object_new_int64(v);
-}
-
-static json_object *jtime(int64_t ms)
-{
-	char buf[40];
-
-	clock_format_rfc3339(ms, buf, sizeof(buf));
-	return json_object_new_string(buf);
-}
-
 struct json_object *api_restore_json(const struct store_restore *rs)
 {
 	struct json_object *o = json_object_new_object(), *c, *t;
@@ -162,15 +143,15 @@ struct json_object *api_restore_json(const struct store_restore *rs)
 	json_object_object_add(o, "cold", json_object_new_boolean(rs->cold));
 	json_object_object_add(o, "status", json_object_new_string(store_status_name(rs->status)));
 	t = json_object_new_object();
-	json_object_object_add(t, "create", jint_or_null(rs->t_create));
-	json_object_object_add(t, "stage", jint_or_null(rs->t_stage));
-	json_object_object_add(t, "start", jint_or_null(rs->t_start));
-	json_object_object_add(t, "ready", jint_or_null(rs->t_ready));
-	json_object_object_add(t, "total", jint_or_null(rs->t_total));
+	json_object_object_add(t, "create", api_json_int(rs->t_create));
+	json_object_object_add(t, "stage", api_json_int(rs->t_stage));
+	json_object_object_add(t, "start", api_json_int(rs->t_start));
+	json_object_object_add(t, "ready", api_json_int(rs->t_ready));
+	json_object_object_add(t, "total", api_json_int(rs->t_total));
 	json_object_object_add(o, "timings_ms", t);
 	json_object_object_add(o, "retries", json_object_new_int(rs->retries));
-	json_object_object_add(o, "created_at", jtime(rs->created_at));
-	json_object_object_add(o, "updated_at", jtime(rs->updated_at));
+	json_object_object_add(o, "created_at", api_json_time(rs->created_at));
+	json_object_object_add(o, "updated_at", api_json_time(rs->updated_at));
 	json_object_object_add(o, "error", api_error_json(NULL, rs->id, rs->status == STORE_FAILED,
 							   rs->error_code, rs->error_message));
 	json_object_object_add(o, "progress", NULL);
