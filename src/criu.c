@@ -1147,5 +1147,121 @@ int criu_log_path_from_error(const char *docker_error, char *path, size_t pathle
 			return 1;
 		}
 	}
+	/* Podman names runc's command line instead: "`/usr/bin/runc checkpoint
+	 * --image-path X --work-path DIR ID` failed"; runc writes CRIU's log
+	 * into DIR as dump.log (or restore.log) */
+	k = strstr(docker_error, "--work-path ");
+	if (k) {
+		const char *file = strstr(docker_error, "runc restore") ? "/restore.log" : "/dump.log";
+
+		s = k + 12;
+		n = strcspn(s, " \t\r\n\"`");
+		if (*s != '/' || n + strlen(file) >= pathlen)
+			return 0;
+		memcpy(path, s, n);
+		memcpy(path + n, file, strlen(file) + 1);
+		return 1;
+	}
 	return 0;
+}
+
+/* --- CRIU's statistics file */
+
+#define CRIU_IMG_SERVICE_MAGIC 0x55105940u
+#define CRIU_STATS_MAGIC 0x57093306u
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* A protobuf varint at *p (before end): 0 and *v, or -1. */
+static int varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	unsigned shift = 0;
+
+	*v = 0;
+	while (*p < end && shift < 64) {
+		unsigned char b = *(*p)++;
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return 0;
+		shift += 7;
+	}
+	return -1;
+}
+
+/* Skips a field of wire type wt, or -1. */
+static int skip_field(const unsigned char **p, const unsigned char *end, unsigned wt)
+{
+	uint64_t v;
+
+	switch (wt) {
+	case 0: return varint(p, end, &v);
+	case 1: v = 8; break;
+	case 2:
+		if (varint(p, end, &v))
+			return -1;
+		break;
+	case 5: v = 4; break;
+	default: return -1;
+	}
+	if (v > (uint64_t)(end - *p))
+		return -1;
+	*p += v;
+	return 0;
+}
+
+int criu_dump_stats_parse(const unsigned char *img, size_t len, struct criu_dump_stats *out)
+{
+	const unsigned char *p, *end, *d, *dend;
+	uint64_t key, v;
+	uint32_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (len < 12 || le32(img) != CRIU_IMG_SERVICE_MAGIC || le32(img + 4) != CRIU_STATS_MAGIC)
+		return -1;
+	n = le32(img + 8);
+	if (n > len - 12)
+		return -1;
+	p = img + 12;
+	end = p + n;
+	/* StatsEntry { optional DumpStatsEntry dump = 1; RestoreStatsEntry restore = 2; } */
+	while (p < end) {
+		if (varint(&p, end, &key))
+			return -1;
+		if (key != ((1u << 3) | 2)) {
+			if (skip_field(&p, end, (unsigned)(key & 7)))
+				return -1;
+			continue;
+		}
+		if (varint(&p, end, &v) || v > (uint64_t)(end - p))
+			return -1;
+		d = p;
+		dend = p + v;
+		p = dend;
+		while (d < dend) {
+			if (varint(&d, dend, &key))
+				return -1;
+			if ((key & 7) != 0) {
+				if (skip_field(&d, dend, (unsigned)(key & 7)))
+					return -1;
+				continue;
+			}
+			if (varint(&d, dend, &v))
+				return -1;
+			switch (key >> 3) {
+			case 1: out->freezing_time_us = v; break;
+			case 2: out->frozen_time_us = v; break;
+			case 3: out->memdump_time_us = v; break;
+			case 4: out->memwrite_time_us = v; break;
+			case 5: out->pages_scanned = v; break;
+			case 7: out->pages_written = v; break;
+			default: break;
+			}
+		}
+		return 0;
+	}
+	return -1;
 }

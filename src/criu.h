@@ -28,6 +28,7 @@
 #define CHECKPOINTD_CRIU_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct criu_diagnosis {
 	/* Stable machine code: criu_external_unix_socket, criu_tcp_established,
@@ -62,5 +63,21 @@ void criu_log_tail(const char *log, size_t len, int lines, char *out, size_t out
  * returns 1; returns 0 (path "", when pathlen > 0) when the message names no
  * absolute path or it does not fit in pathlen - 1 bytes. */
 int criu_log_path_from_error(const char *docker_error, char *path, size_t pathlen);
+
+/* CRIU's statistics of a dump: the stats-dump file it writes next to its
+ * images (a Podman export carries it).  Times in microseconds. */
+struct criu_dump_stats {
+	uint64_t freezing_time_us; /* stopping the tasks */
+	uint64_t frozen_time_us;   /* how long they stayed stopped */
+	uint64_t memdump_time_us;  /* collecting their memory */
+	uint64_t memwrite_time_us; /* writing it */
+	uint64_t pages_scanned;
+	uint64_t pages_written;
+};
+
+/* Reads a stats-dump file (len bytes): 0 and *out filled, or -1 when it is
+ * not one (wrong magic, a truncated or malformed entry).  Fields CRIU did not
+ * write stay 0. */
+int criu_dump_stats_parse(const unsigned char *img, size_t len, struct criu_dump_stats *out);
 
 #endif

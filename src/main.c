@@ -28,13 +28,17 @@
 static const char usage[] =
 	"usage: checkpointd [options]\n"
 	"\n"
-	"A REST service that takes, records and restores Docker checkpoints (CRIU).\n"
+	"A REST service that takes, records and restores checkpoints (CRIU) of\n"
+	"containers on Docker and Podman engines.\n"
 	"\n"
 	"  --listen ADDR:PORT   where to serve HTTP (default 127.0.0.1:8780)\n"
-	"  --data-dir DIR       where checkpointd.db lives (default /var/lib/checkpointd)\n"
+	"  --data-dir DIR       where checkpointd.db and Podman checkpoints' archives\n"
+	"                       (archives/) live (default /var/lib/checkpointd)\n"
 	"  --engine NAME=URL[,tls=DIR]\n"
 	"                       a Docker Engine, tcp://HOST:PORT, https://HOST:PORT\n"
-	"                       or unix:///PATH; repeatable.  tls=DIR: TLS with the\n"
+	"                       or unix:///PATH; podman+ in front for a Podman\n"
+	"                       engine (podman system service); repeatable.\n"
+	"                       tls=DIR: TLS with the\n"
 	"                       certificate folder DIR (ca.pem, cert.pem, key.pem,\n"
 	"                       as the docker CLI's); the engine's certificate is\n"
 	"                       always verified.  Default: 'default' from DOCKER_HOST\n"
@@ -312,14 +316,22 @@ int main(int argc, char **argv)
 
 		engine_info_get(engines[i], &info);
 		if (info.reachable)
-			log_line("engine %s: %s, Docker %s, API %s, experimental %s%s%s",
-				 engine_name(engines[i]), engine_url(engines[i]), info.docker_version,
+			log_line("engine %s: %s, %s %s, API %s, experimental %s%s%s",
+				 engine_name(engines[i]), engine_url(engines[i]),
+				 engine_kind(engines[i]) == ENGINE_PODMAN ? "Podman" : "Docker",
+				 info.docker_version,
 				 info.api_version, info.experimental > 0 ? "on" : "off",
 				 info.warning[0] ? "; warning: " : "", info.warning);
 		else
 			log_line("engine %s: %s does not answer: %s", engine_name(engines[i]),
 				 engine_url(engines[i]), info.error);
 	}
+	snprintf(dbpath, sizeof(dbpath), "%s/archives", cfg.data_dir);
+	if (mkdir(dbpath, 0700) && errno != EEXIST) {
+		fprintf(stderr, "checkpointd: cannot create '%s': %s\n", dbpath, strerror(errno));
+		goto out;
+	}
+	jobs_set_archive_dir(jobs, dbpath);
 	api.jobs = jobs;
 	api.lists = api_cache_new();
 	hc.listen = cfg.listen;

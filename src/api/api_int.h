@@ -64,6 +64,10 @@ struct json_object *api_json_str(const char *s);
 struct json_object *api_json_int(int64_t v);
 struct json_object *api_json_time(int64_t ms);
 
+/* The JSON text a record keeps (e.g. CRIU's statistics) as an object, or
+ * NULL (JSON null) when there is none or it does not parse. */
+struct json_object *api_json_stored(const char *text);
+
 /* Renders a checkpoint record (the same shape everywhere) from the
  * record alone; api_checkpoint_complete() adds what needs the store or the
  * jobs.  New reference. */

@@ -37,6 +37,7 @@ struct json_object *api_checkpoint_json(const struct store_checkpoint *ck)
 	json_object_object_add(c, "name", json_object_new_string(ck->container_name));
 	json_object_object_add(o, "container", c);
 	json_object_object_add(o, "engine", json_object_new_string(ck->engine));
+	json_object_object_add(o, "engine_kind", json_object_new_string(ck->engine_kind));
 	json_object_object_add(o, "status", json_object_new_string(store_status_name(ck->status)));
 	json_object_object_add(o, "leave_running", json_object_new_boolean(ck->leave_running));
 	img = json_object_new_object();
@@ -47,6 +48,8 @@ struct json_object *api_checkpoint_json(const struct store_checkpoint *ck)
 	json_object_object_add(o, "image", img);
 	json_object_object_add(o, "size_bytes", api_json_int(ck->size_bytes));
 	json_object_object_add(o, "directory", api_json_str(ck->directory));
+	json_object_object_add(o, "archive_sha256", api_json_str(ck->archive_sha256));
+	json_object_object_add(o, "criu_stats", api_json_stored(ck->criu_stats_json));
 	t = json_object_new_object();
 	json_object_object_add(t, "commit", api_json_int(ck->t_commit));
 	json_object_object_add(t, "checkpoint", api_json_int(ck->t_checkpoint));

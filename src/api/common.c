@@ -35,6 +35,7 @@ static const struct {
 	{"restore_busy", 409},
 	{"engine_busy", 409},
 	{"copy_exists", 409},
+	{"engine_kind_mismatch", 409},
 	{"transfer_failed", 502},
 	{"restore_not_found", 404},
 	{"log_not_found", 404},
@@ -109,6 +110,11 @@ struct json_object *api_json_str(const char *s)
 struct json_object *api_json_int(int64_t v)
 {
 	return v == STORE_UNSET ? NULL : json_object_new_int64(v);
+}
+
+struct json_object *api_json_stored(const char *text)
+{
+	return text && *text ? json_tokener_parse(text) : NULL;
 }
 
 struct json_object *api_json_time(int64_t ms)

@@ -22,7 +22,7 @@ static struct json_object *engine_json(struct api *api, struct engine *e)
 
 	engine_info_get(e, &info);
 	json_object_object_add(x, "name", json_object_new_string(engine_name(e)));
-	json_object_object_add(x, "kind", json_object_new_string("docker"));
+	json_object_object_add(x, "kind", json_object_new_string(engine_kind_name(engine_kind(e))));
 	json_object_object_add(x, "url", json_object_new_string(engine_url(e)));
 	json_object_object_add(x, "tls", json_object_new_boolean(engine_tls(e)));
 	json_object_object_add(x, "reachable", json_object_new_boolean(info.reachable));

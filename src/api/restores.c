@@ -150,6 +150,7 @@ struct json_object *api_restore_json(const struct store_restore *rs)
 	json_object_object_add(t, "total", api_json_int(rs->t_total));
 	json_object_object_add(o, "timings_ms", t);
 	json_object_object_add(o, "retries", json_object_new_int(rs->retries));
+	json_object_object_add(o, "criu_stats", api_json_stored(rs->criu_stats_json));
 	json_object_object_add(o, "created_at", api_json_time(rs->created_at));
 	json_object_object_add(o, "updated_at", api_json_time(rs->updated_at));
 	json_object_object_add(o, "error", api_error_json(NULL, rs->id, rs->status == STORE_FAILED,

@@ -8,6 +8,7 @@
  * streams go straight to the caller's callback, never whole into memory.
  */
 #include "engine/engine.h"
+#include "engine/engine_int.h"
 #include "buf.h"
 #include "clock.h"
 
@@ -20,23 +21,6 @@
 #include <string.h>
 #include <time.h>
 
-#define POOL_MAX 8
-
-struct engine {
-	char name[64];
-	char url[512];
-	char base[512];         /* "http://host:port" or "https://host:port" */
-	char unix_path[256];    /* "" unless a unix socket */
-	int tls;                /* 1: https, peer and host verified */
-	char tls_dir[512];      /* "" or the folder of the three below */
-	char ca[600];           /* tls_dir/ca.pem: the only CA trusted */
-	char cert[600];         /* tls_dir/cert.pem: our client certificate */
-	char key[600];          /* tls_dir/key.pem */
-	pthread_mutex_t lock;   /* guards pool and info */
-	CURL *pool[POOL_MAX];
-	int npool;
-	struct engine_info info;
-};
 
 /* Sets path to dir/file when that file can be read; else a reason in err. */
 static int tls_file(const char *name, const char *dir, const char *file, char *path,
@@ -76,6 +60,10 @@ struct engine *engine_new(const char *name, const char *url, const char *tls_dir
 	}
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	snprintf(e->url, sizeof(e->url), "%s", url);
+	if (strncmp(url, "podman+", 7) == 0) {
+		e->kind = ENGINE_PODMAN;
+		url += 7;
+	}
 	if (strncmp(url, "tcp://", 6) == 0 || strncmp(url, "http://", 7) == 0 ||
 	    strncmp(url, "https://", 8) == 0) {
 		rest = strstr(url, "://") + 3;
@@ -121,7 +109,7 @@ struct engine *engine_new(const char *name, const char *url, const char *tls_dir
 bad:
 	snprintf(err, errlen,
 		 "engine URL '%s' is not tcp://HOST:PORT, http://HOST:PORT, https://HOST:PORT "
-		 "or unix:///PATH", url);
+		 "or unix:///PATH (with podman+ in front for a Podman engine)", e->url);
 	free(e);
 	return NULL;
 }
@@ -146,6 +134,16 @@ const char *engine_name(const struct engine *e)
 const char *engine_url(const struct engine *e)
 {
 	return e->url;
+}
+
+enum engine_kind engine_kind(const struct engine *e)
+{
+	return e->kind;
+}
+
+const char *engine_kind_name(enum engine_kind k)
+{
+	return k == ENGINE_PODMAN ? "podman" : "docker";
 }
 
 int engine_tls(const struct engine *e)
@@ -203,22 +201,6 @@ static void handle_give(struct engine *e, CURL *h)
 		curl_easy_cleanup(h);
 }
 
-struct call {
-	const char *method;
-	const char *path;       /* escaped, starting with '/' */
-	const char *body;       /* JSON (or body_type), or NULL */
-	size_t body_len;        /* 0: strlen(body) */
-	const char *body_type;  /* NULL: application/json */
-	curl_read_callback upload_fn; /* a streamed body (chunked), instead of body */
-	void *upload_arg;
-	long timeout_ms;        /* 0: none (streams: a low-speed limit instead) */
-	engine_stream_fn stream;/* 2xx bodies go here when set */
-	void *arg;
-	/* results */
-	CURL *h;
-	struct buf reply;       /* non-stream bodies and every error body */
-	int aborted;
-};
 
 static size_t on_write(char *data, size_t size, size_t n, void *userp)
 {
@@ -357,7 +339,7 @@ static int tls_failure(const struct engine *e, CURL *h, CURLcode cc, const char 
 /* Go's TLS server answers a plain-HTTP request with this 400. */
 #define PLAIN_HTTP_ON_TLS_PORT "Client sent an HTTP request to an HTTPS server"
 
-static enum engine_result call_run(struct engine *e, struct call *c, struct engine_error *err)
+enum engine_result engine_call_run(struct engine *e, struct call *c, struct engine_error *err)
 {
 	char url[2048], detail[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL;
@@ -479,12 +461,12 @@ static enum engine_result call_run(struct engine *e, struct call *c, struct engi
 }
 
 /* A call whose 2xx body is JSON: *out (optional) gets it parsed. */
-static enum engine_result call_json(struct engine *e, const char *method, const char *path,
+enum engine_result engine_call_json(struct engine *e, const char *method, const char *path,
 				    const char *body, long timeout_ms,
 				    struct json_object **out, struct engine_error *err)
 {
 	struct call c = {.method = method, .path = path, .body = body, .timeout_ms = timeout_ms};
-	enum engine_result r = call_run(e, &c, err);
+	enum engine_result r = engine_call_run(e, &c, err);
 
 	if (r == ENGINE_OK && out) {
 		struct json_tokener *tok = json_tokener_new();
@@ -503,7 +485,7 @@ static enum engine_result call_json(struct engine *e, const char *method, const 
 }
 
 /* Escapes s for use in a URL (path segment or query value) into out. */
-static void esc(const char *s, char *out, size_t outlen)
+void engine_esc(const char *s, char *out, size_t outlen)
 {
 	char *q = curl_easy_escape(NULL, s, 0);
 
@@ -511,7 +493,7 @@ static void esc(const char *s, char *out, size_t outlen)
 	curl_free(q);
 }
 
-static const char *jstr(struct json_object *o, const char *key)
+const char *engine_jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
@@ -539,19 +521,19 @@ void engine_probe(struct engine *e)
 	memset(&in, 0, sizeof(in));
 	in.experimental = -1;
 	in.checked_at = clock_now_ms();
-	if (call_json(e, "GET", "/version", NULL, 3000, &ver, &err) != ENGINE_OK ||
-	    call_json(e, "GET", "/info", NULL, 5000, &info, &err) != ENGINE_OK) {
+	if (engine_call_json(e, "GET", "/version", NULL, 3000, &ver, &err) != ENGINE_OK ||
+	    engine_call_json(e, "GET", "/info", NULL, 5000, &info, &err) != ENGINE_OK) {
 		snprintf(in.error, sizeof(in.error), "%s", err.message);
 		goto out;
 	}
 	in.reachable = 1;
-	if ((s = jstr(ver, "Version")))
+	if ((s = engine_jstr(ver, "Version")))
 		snprintf(in.docker_version, sizeof(in.docker_version), "%s", s);
-	if ((s = jstr(ver, "ApiVersion")))
+	if ((s = engine_jstr(ver, "ApiVersion")))
 		snprintf(in.api_version, sizeof(in.api_version), "%s", s);
-	if ((s = jstr(info, "DockerRootDir")))
+	if ((s = engine_jstr(info, "DockerRootDir")))
 		snprintf(in.root_dir, sizeof(in.root_dir), "%s", s);
-	if ((s = jstr(info, "ID")))
+	if ((s = engine_jstr(info, "ID")))
 		snprintf(in.engine_id, sizeof(in.engine_id), "%s", s);
 	if (json_object_object_get_ex(info, "ExperimentalBuild", &v))
 		in.experimental = json_object_get_boolean(v) ? 1 : 0;
@@ -580,9 +562,9 @@ enum engine_result engine_container_inspect(struct engine *e, const char *ref,
 {
 	char path[600], r[400];
 
-	esc(ref, r, sizeof(r));
+	engine_esc(ref, r, sizeof(r));
 	snprintf(path, sizeof(path), "/containers/%s/json", r);
-	return call_json(e, "GET", path, NULL, 30000, out, err);
+	return engine_call_json(e, "GET", path, NULL, 30000, out, err);
 }
 
 enum engine_result engine_container_create(struct engine *e, const char *name,
@@ -595,16 +577,16 @@ enum engine_result engine_container_create(struct engine *e, const char *name,
 	const char *s;
 
 	if (name) {
-		esc(name, n, sizeof(n));
+		engine_esc(name, n, sizeof(n));
 		snprintf(path, sizeof(path), "/containers/create?name=%s", n);
 	} else {
 		snprintf(path, sizeof(path), "/containers/create");
 	}
-	r = call_json(e, "POST", path,
+	r = engine_call_json(e, "POST", path,
 		      json_object_to_json_string_ext(config, JSON_C_TO_STRING_PLAIN), 60000,
 		      &out, err);
 	if (r == ENGINE_OK) {
-		s = jstr(out, "Id");
+		s = engine_jstr(out, "Id");
 		if (!s) {
 			snprintf(err->message, sizeof(err->message), "container create answered no Id");
 			r = ENGINE_BAD_REPLY;
@@ -621,9 +603,9 @@ enum engine_result engine_container_remove(struct engine *e, const char *id, int
 {
 	char path[600], r[400];
 
-	esc(id, r, sizeof(r));
+	engine_esc(id, r, sizeof(r));
 	snprintf(path, sizeof(path), "/containers/%s?v=1&force=%d", r, force ? 1 : 0);
-	return call_json(e, "DELETE", path, NULL, 60000, NULL, err);
+	return engine_call_json(e, "DELETE", path, NULL, 60000, NULL, err);
 }
 
 enum engine_result engine_container_stop(struct engine *e, const char *id, int timeout_s,
@@ -633,11 +615,11 @@ enum engine_result engine_container_stop(struct engine *e, const char *id, int t
 	struct call c = {.method = "POST"};
 	enum engine_result res;
 
-	esc(id, r, sizeof(r));
+	engine_esc(id, r, sizeof(r));
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", r, timeout_s);
 	c.path = path;
 	c.timeout_ms = (timeout_s + 30) * 1000L;
-	res = call_run(e, &c, err);
+	res = engine_call_run(e, &c, err);
 	buf_release(&c.reply);
 	return res;
 }
@@ -651,13 +633,13 @@ enum engine_result engine_container_commit(struct engine *e, const char *id,
 	enum engine_result r;
 	const char *s;
 
-	esc(id, i, sizeof(i));
-	esc(repo, rp, sizeof(rp));
-	esc(tag, t, sizeof(t));
+	engine_esc(id, i, sizeof(i));
+	engine_esc(repo, rp, sizeof(rp));
+	engine_esc(tag, t, sizeof(t));
 	snprintf(path, sizeof(path), "/commit?container=%s&repo=%s&tag=%s&pause=true", i, rp, t);
-	r = call_json(e, "POST", path, "{}", 30 * 60 * 1000L, &out, err);
+	r = engine_call_json(e, "POST", path, "{}", 30 * 60 * 1000L, &out, err);
 	if (r == ENGINE_OK) {
-		s = jstr(out, "Id");
+		s = engine_jstr(out, "Id");
 		if (!s) {
 			snprintf(err->message, sizeof(err->message), "commit answered no Id");
 			r = ENGINE_BAD_REPLY;
@@ -677,11 +659,11 @@ enum engine_result engine_container_archive_get(struct engine *e, const char *id
 	struct call c = {.method = "GET", .stream = fn, .arg = arg};
 	enum engine_result r;
 
-	esc(id, i, sizeof(i));
-	esc(path, pa, sizeof(pa));
+	engine_esc(id, i, sizeof(i));
+	engine_esc(path, pa, sizeof(pa));
 	snprintf(p, sizeof(p), "/containers/%s/archive?path=%s", i, pa);
 	c.path = p;
-	r = call_run(e, &c, err);
+	r = engine_call_run(e, &c, err);
 	buf_release(&c.reply);
 	return r;
 }
@@ -694,9 +676,9 @@ enum engine_result engine_image_inspect(struct engine *e, const char *ref,
 {
 	char path[600], r[400];
 
-	esc(ref, r, sizeof(r));
+	engine_esc(ref, r, sizeof(r));
 	snprintf(path, sizeof(path), "/images/%s/json", r);
-	return call_json(e, "GET", path, NULL, 30000, out, err);
+	return engine_call_json(e, "GET", path, NULL, 30000, out, err);
 }
 
 enum engine_result engine_image_remove(struct engine *e, const char *ref,
@@ -704,9 +686,9 @@ enum engine_result engine_image_remove(struct engine *e, const char *ref,
 {
 	char path[600], r[400];
 
-	esc(ref, r, sizeof(r));
+	engine_esc(ref, r, sizeof(r));
 	snprintf(path, sizeof(path), "/images/%s", r);
-	return call_json(e, "DELETE", path, NULL, 120000, NULL, err);
+	return engine_call_json(e, "DELETE", path, NULL, 120000, NULL, err);
 }
 
 /* --- checkpoints */
@@ -719,12 +701,12 @@ enum engine_result engine_checkpoint_create(struct engine *e, const char *id,
 	struct json_object *body = json_object_new_object();
 	enum engine_result r;
 
-	esc(id, i, sizeof(i));
+	engine_esc(id, i, sizeof(i));
 	snprintf(path, sizeof(path), "/containers/%s/checkpoints", i);
 	json_object_object_add(body, "CheckpointID", json_object_new_string(name));
 	json_object_object_add(body, "CheckpointDir", json_object_new_string(dir));
 	json_object_object_add(body, "Exit", json_object_new_boolean(exit_after));
-	r = call_json(e, "POST", path, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+	r = engine_call_json(e, "POST", path, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
 		      30 * 60 * 1000L, NULL, err);
 	json_object_put(body);
 	return r;
@@ -736,15 +718,15 @@ enum engine_result engine_checkpoint_delete(struct engine *e, const char *id,
 {
 	char path[2000], i[400], n[300], d[1200];
 
-	esc(id, i, sizeof(i));
-	esc(name, n, sizeof(n));
+	engine_esc(id, i, sizeof(i));
+	engine_esc(name, n, sizeof(n));
 	if (dir) {
-		esc(dir, d, sizeof(d));
+		engine_esc(dir, d, sizeof(d));
 		snprintf(path, sizeof(path), "/containers/%s/checkpoints/%s?dir=%s", i, n, d);
 	} else {
 		snprintf(path, sizeof(path), "/containers/%s/checkpoints/%s", i, n);
 	}
-	return call_json(e, "DELETE", path, NULL, 120000, NULL, err);
+	return engine_call_json(e, "DELETE", path, NULL, 120000, NULL, err);
 }
 
 /* --- starting, staging, exec, logs */
@@ -756,15 +738,15 @@ enum engine_result engine_container_start(struct engine *e, const char *id,
 	struct call c = {.method = "POST", .timeout_ms = 10 * 60 * 1000L};
 	enum engine_result r;
 
-	esc(id, i, sizeof(i));
+	engine_esc(id, i, sizeof(i));
 	if (checkpoint) {
-		esc(checkpoint, ck, sizeof(ck));
+		engine_esc(checkpoint, ck, sizeof(ck));
 		snprintf(path, sizeof(path), "/containers/%s/start?checkpoint=%s", i, ck);
 	} else {
 		snprintf(path, sizeof(path), "/containers/%s/start", i);
 	}
 	c.path = path;
-	r = call_run(e, &c, err);
+	r = engine_call_run(e, &c, err);
 	buf_release(&c.reply);
 	return r;
 }
@@ -778,11 +760,11 @@ enum engine_result engine_container_archive_put(struct engine *e, const char *id
 			 .body_type = "application/x-tar", .timeout_ms = 10 * 60 * 1000L};
 	enum engine_result r;
 
-	esc(id, i, sizeof(i));
-	esc(path, pa, sizeof(pa));
+	engine_esc(id, i, sizeof(i));
+	engine_esc(path, pa, sizeof(pa));
 	snprintf(p, sizeof(p), "/containers/%s/archive?path=%s", i, pa);
 	c.path = p;
-	r = call_run(e, &c, err);
+	r = engine_call_run(e, &c, err);
 	buf_release(&c.reply);
 	return r;
 }
@@ -796,18 +778,22 @@ enum engine_result engine_exec(struct engine *e, const char *id, struct json_obj
 	const char *s;
 	long long deadline = clock_mono_ms() + timeout_ms;
 
+	if (e->kind == ENGINE_PODMAN) {
+		json_object_put(body);
+		return engine_podman_exec(e, id, argv, timeout_ms, exit_code, NULL, NULL, err);
+	}
 	*exit_code = -1;
-	esc(id, i, sizeof(i));
+	engine_esc(id, i, sizeof(i));
 	snprintf(path, sizeof(path), "/containers/%s/exec", i);
 	json_object_object_add(body, "Cmd", json_object_get(argv));
 	json_object_object_add(body, "AttachStdout", json_object_new_boolean(0));
 	json_object_object_add(body, "AttachStderr", json_object_new_boolean(0));
-	r = call_json(e, "POST", path, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+	r = engine_call_json(e, "POST", path, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
 		      30000, &out, err);
 	json_object_put(body);
 	if (r != ENGINE_OK)
 		goto done;
-	s = jstr(out, "Id");
+	s = engine_jstr(out, "Id");
 	if (!s) {
 		snprintf(err->message, sizeof(err->message), "exec create answered no Id");
 		r = ENGINE_BAD_REPLY;
@@ -817,14 +803,14 @@ enum engine_result engine_exec(struct engine *e, const char *id, struct json_obj
 	json_object_put(out);
 	out = NULL;
 	snprintf(path, sizeof(path), "/exec/%s/start", xid);
-	r = call_json(e, "POST", path, "{\"Detach\":true}", 30000, NULL, err);
+	r = engine_call_json(e, "POST", path, "{\"Detach\":true}", 30000, NULL, err);
 	if (r != ENGINE_OK)
 		goto done;
 	snprintf(path, sizeof(path), "/exec/%s/json", xid);
 	for (;;) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
 
-		r = call_json(e, "GET", path, NULL, 30000, &out, err);
+		r = engine_call_json(e, "GET", path, NULL, 30000, &out, err);
 		if (r != ENGINE_OK)
 			goto done;
 		if (json_object_object_get_ex(out, "Running", &v) && !json_object_get_boolean(v)) {
@@ -856,11 +842,11 @@ enum engine_result engine_container_logs(struct engine *e, const char *id, int64
 	struct call c = {.method = "GET", .stream = fn, .arg = arg, .timeout_ms = 60000};
 	enum engine_result r;
 
-	esc(id, i, sizeof(i));
+	engine_esc(id, i, sizeof(i));
 	snprintf(p, sizeof(p), "/containers/%s/logs?stdout=1&stderr=1&since=%lld.%03lld", i,
 		 (long long)(since_ms / 1000), (long long)(since_ms % 1000));
 	c.path = p;
-	r = call_run(e, &c, err);
+	r = engine_call_run(e, &c, err);
 	buf_release(&c.reply);
 	return r;
 }
@@ -868,16 +854,18 @@ enum engine_result engine_container_logs(struct engine *e, const char *id, int64
 enum engine_result engine_image_import(struct engine *e, const char *repo, const char *tag,
 				       const char *tar, size_t len, struct engine_error *err)
 {
-	char p[800], rp[400], t[200];
+	char p[800], ref[400], rp[600];
 	struct call c = {.method = "POST", .body = tar, .body_len = len,
 			 .body_type = "application/x-tar", .timeout_ms = 5 * 60 * 1000L};
 	enum engine_result r;
 
-	esc(repo, rp, sizeof(rp));
-	esc(tag, t, sizeof(t));
-	snprintf(p, sizeof(p), "/images/create?fromSrc=-&repo=%s&tag=%s", rp, t);
+	/* the tag inside repo ("repo:tag"), which the Engine API allows:
+	 * Podman's compat import ignores a separate tag parameter */
+	snprintf(ref, sizeof(ref), "%s:%s", repo, tag);
+	engine_esc(ref, rp, sizeof(rp));
+	snprintf(p, sizeof(p), "/images/create?fromSrc=-&repo=%s", rp);
 	c.path = p;
-	r = call_run(e, &c, err);
+	r = engine_call_run(e, &c, err);
 	/* the answer is a progress stream; an error inside it still says 200 */
 	if (r == ENGINE_OK && strstr(buf_str(&c.reply), "\"error")) {
 		snprintf(err->message, sizeof(err->message), "image import failed: %.1900s",
@@ -896,9 +884,9 @@ enum engine_result engine_container_wait(struct engine *e, const char *id, long 
 	enum engine_result r;
 
 	*status = -1;
-	esc(id, i, sizeof(i));
+	engine_esc(id, i, sizeof(i));
 	snprintf(path, sizeof(path), "/containers/%s/wait", i);
-	r = call_json(e, "POST", path, NULL, timeout_ms, &out, err);
+	r = engine_call_json(e, "POST", path, NULL, timeout_ms, &out, err);
 	if (r == ENGINE_OK && json_object_object_get_ex(out, "StatusCode", &v))
 		*status = json_object_get_int(v);
 	json_object_put(out);
@@ -1024,7 +1012,7 @@ static void *pipe_download(void *arg)
 	struct pipe *p = arg;
 	struct call c = {.method = "GET", .path = p->src_path, .stream = pipe_push, .arg = p};
 
-	p->down_result = call_run(p->src, &c, &p->down_err);
+	p->down_result = engine_call_run(p->src, &c, &p->down_err);
 	buf_release(&c.reply);
 	pthread_mutex_lock(&p->lock);
 	p->eof = 1;
@@ -1067,7 +1055,7 @@ enum engine_result engine_pipe(struct engine *src, const char *src_path, struct 
 		snprintf(err->message, sizeof(err->message), "cannot start the download thread");
 		return ENGINE_FAILED;
 	}
-	r = call_run(dst, &up, err);
+	r = engine_call_run(dst, &up, err);
 	pthread_mutex_lock(&p.lock);
 	p.up_done = 1;
 	pthread_cond_broadcast(&p.cond);

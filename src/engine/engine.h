@@ -21,6 +21,13 @@
 struct json_object;
 struct engine;
 
+/* Which API an engine speaks beyond the Docker-compatible routes both
+ * serve: Docker's experimental checkpoints, or Podman's libpod ones. */
+enum engine_kind {
+	ENGINE_DOCKER = 0,
+	ENGINE_PODMAN
+};
+
 enum engine_result {
 	ENGINE_OK = 0,
 	ENGINE_NOT_FOUND,     /* the engine answered 404 */
@@ -55,6 +62,9 @@ struct engine_info {
 
 /* Creates an engine client for url: "tcp://HOST:PORT", "http://HOST:PORT",
  * "https://HOST:PORT" or "unix:///path/to/docker.sock".  Does not connect.
+ * A "podman+" prefix on any of them makes a Podman engine (a `podman system
+ * service` on that address): same routes, but checkpoints go through
+ * libpod (engine_podman_*).
  *
  * tls_dir (NULL or "": none) is a certificate folder in the docker CLI's
  * layout: ca.pem (the only CA trusted for the engine's certificate),
@@ -72,6 +82,10 @@ void engine_free(struct engine *e);
 
 const char *engine_name(const struct engine *e);
 const char *engine_url(const struct engine *e);
+enum engine_kind engine_kind(const struct engine *e);
+
+/* "docker" or "podman". */
+const char *engine_kind_name(enum engine_kind k);
 
 /* 1 when calls go over TLS. */
 int engine_tls(const struct engine *e);
@@ -206,6 +220,42 @@ enum engine_result engine_pipe(struct engine *src, const char *src_path, struct 
 			       const char *content_type,
 			       void (*progress)(void *arg, uint64_t bytes), void *arg,
 			       uint64_t *moved, struct engine_error *err);
+
+/* --- checkpoints (Podman's libpod API; Podman engines only) */
+
+/* POST /libpod/containers/{id}/checkpoint?export=true&keep=true: CRIU
+ * dumps the container and the answer is the exported archive (CRIU's
+ * files, the root filesystem's changes, the container's configuration),
+ * streamed to fn as it arrives.  The files also stay with the container,
+ * for engine_podman_restore() in place.  leave_running: the container goes
+ * on running (else it is stopped). */
+enum engine_result engine_podman_checkpoint(struct engine *e, const char *id, int leave_running,
+					    engine_stream_fn fn, void *arg,
+					    struct engine_error *err);
+
+/* Reads up to len bytes of a request body into buf: the count, 0 at the
+ * end, ENGINE_READ_ABORT to give up. */
+typedef size_t (*engine_read_fn)(void *arg, char *buf, size_t len);
+#define ENGINE_READ_ABORT ((size_t)-1)
+
+/* A restore.  With rd: POST /libpod/containers/import/restore?import=true
+ * with the exported archive read from rd as the body (streamed, chunked),
+ * into a new container called name (NULL: the original's name and id).
+ * Without rd: the container id in place, from the files its last
+ * checkpoint kept (keep=true, so it can be done again).  out_id gets the
+ * restored container's id; *stats (optional) CRIU's statistics as Podman
+ * reports them ({"forking_time": us, "restore_time": us, "pages_restored":
+ * n}), or NULL. */
+enum engine_result engine_podman_restore(struct engine *e, const char *id, const char *name,
+					 engine_read_fn rd, void *arg, char out_id[72],
+					 struct json_object **stats, struct engine_error *err);
+
+/* engine_exec() as a Podman engine needs it: the exec attached, its
+ * output (demultiplexed) to fn when fn is not NULL, the exit code read
+ * when the start call ends. */
+enum engine_result engine_podman_exec(struct engine *e, const char *id, struct json_object *argv,
+				      long timeout_ms, int *exit_code, engine_stream_fn fn,
+				      void *arg, struct engine_error *err);
 
 /* Human text for a result, e.g. "engine unreachable". */
 const char *engine_result_name(enum engine_result r);

@@ -18,11 +18,13 @@
 #include "tar.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define HELPER_ROLE_LABEL "io.checkpointd.role"
 #define CHECKPOINT_LABEL "io.checkpointd.checkpoint"
@@ -131,6 +133,8 @@ int jobs_checkpoint_begin(struct jobs *j, const struct jobs_checkpoint_request *
 	snprintf(out->container_name, sizeof(out->container_name), "%s",
 		 s ? (s[0] == '/' ? s + 1 : s) : rq->container);
 	snprintf(out->engine, sizeof(out->engine), "%s", engine_name(e));
+	snprintf(out->engine_kind, sizeof(out->engine_kind), "%s",
+		 engine_kind_name(engine_kind(e)));
 	out->status = STORE_PENDING;
 	out->leave_running = rq->leave_running;
 	out->config_json = strdup(json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN));
@@ -182,6 +186,23 @@ static void repo_for(const char *container, char *out, size_t len)
 	out[n] = '\0';
 }
 
+void jobs_helper_limits(struct json_object *hc)
+{
+	static const char *const names[] = {"nofile", "nproc"};
+	struct json_object *list = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct json_object *u = json_object_new_object();
+
+		json_object_object_add(u, "Name", json_object_new_string(names[i]));
+		json_object_object_add(u, "Soft", json_object_new_int(1024));
+		json_object_object_add(u, "Hard", json_object_new_int(1024));
+		json_object_array_add(list, u);
+	}
+	json_object_object_add(hc, "Ulimits", list);
+}
+
 /* Creates a helper container from image that is never started: it anchors
  * archive and checkpoint calls on folders of the engine host.  bind, when
  * not NULL, is "hostdir:/ck:ro"-style. */
@@ -203,6 +224,7 @@ enum engine_result jobs_helper_create(struct engine *e, const char *image, const
 	json_object_object_add(labels, CHECKPOINT_LABEL, json_object_new_string(ckid));
 	json_object_object_add(cfg, "Labels", labels);
 	json_object_object_add(hc, "NetworkMode", json_object_new_string("none"));
+	jobs_helper_limits(hc);
 	if (bind) {
 		struct json_object *binds = json_object_new_array();
 
@@ -355,6 +377,11 @@ void jobs_checkpoint_run(struct jobs *j, struct job *job)
 	}
 	ck.status = STORE_RUNNING;
 	store_checkpoint_update(jobs_store(j), &ck);
+	if (engine_kind(e) == ENGINE_PODMAN) {
+		if (jobs_podman_checkpoint(j, e, &ck, &err))
+			goto failed;
+		goto ready;
+	}
 	engine_info_get(e, &info);
 	if (!info.root_dir[0]) {
 		jobs_fail(&err, "engine_unreachable", "engine '%s' did not say its root folder",
@@ -432,6 +459,7 @@ void jobs_checkpoint_run(struct jobs *j, struct job *job)
 		goto failed;
 	}
 	ck.t_measure = clock_mono_ms() - t;
+ready:
 	ck.t_total = clock_mono_ms() - t0;
 	ck.status = STORE_READY;
 	store_checkpoint_update(jobs_store(j), &ck);
@@ -476,7 +504,10 @@ static int remove_copies(struct jobs *j, const struct store_checkpoint *ck,
 		struct store_copy *c = &l->items[i];
 		struct engine *e = jobs_engine_find(j, c->engine);
 
-		if (c->status == STORE_READY || c->directory[0]) {
+		/* a Podman checkpoint's copy is its base image on the engine,
+		 * which may serve other containers there: it stays */
+		if (strcmp(ck->engine_kind, "podman") != 0 &&
+		    (c->status == STORE_READY || c->directory[0])) {
 			if (!e) {
 				jobs_fail(err, "engine_not_found",
 					  "a copy of '%s' is on engine '%s', which is not configured",
@@ -545,7 +576,14 @@ int jobs_checkpoint_delete(struct jobs *j, const char *id, struct jobs_error *er
 		}
 	if (remove_copies(j, &ck, copies, err))
 		goto out;
-	if (ck.directory[0] || ck.image_id[0]) {
+	if (strcmp(ck.engine_kind, "podman") == 0) {
+		/* the archive is ours; the image is the container's own */
+		if (ck.directory[0] && unlink(ck.directory) && errno != ENOENT) {
+			jobs_fail(err, "internal_error", "removing the archive '%s': %s",
+				  ck.directory, strerror(errno));
+			goto out;
+		}
+	} else if (ck.directory[0] || ck.image_id[0]) {
 		e = jobs_engine_find(j, ck.engine);
 		if (!e) {
 			jobs_fail(err, "engine_not_found",

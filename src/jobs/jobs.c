@@ -271,6 +271,11 @@ int jobs_drain(struct jobs *j, int grace_ms)
 	return left ? -1 : 0;
 }
 
+void jobs_set_archive_dir(struct jobs *j, const char *dir)
+{
+	snprintf(j->archive_dir, sizeof(j->archive_dir), "%s", dir);
+}
+
 void jobs_free(struct jobs *j)
 {
 	unsigned i;

@@ -43,6 +43,11 @@ struct jobs_error {
 struct jobs *jobs_start(struct store *st, struct engine **engines, int nengines,
 			unsigned workers, int probe_interval_ms);
 
+/* Where checkpoints taken on Podman engines keep their exported archives
+ * (a folder of the service's, made by the caller; copied).  Set before
+ * the first job. */
+void jobs_set_archive_dir(struct jobs *j, const char *dir);
+
 /* Refuses new jobs, waits up to grace_ms for running ones, then wakes every
  * waiter still registered (their jobs go on being unfinished).  Returns 0
  * when no job was left running (then jobs_free() may follow). */

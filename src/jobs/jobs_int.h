@@ -37,6 +37,7 @@ struct job {
 
 struct jobs {
 	struct store *store;
+	char archive_dir[1024];    /* where Podman checkpoints' archives live */
 	pthread_rwlock_t engines_lock; /* guards engines/nengines */
 	struct engine *engines[JOBS_MAX_ENGINES];
 	int nengines;
@@ -122,5 +123,45 @@ int jobs_engine_ready(struct engine *e, struct engine_info *info, int need_exper
  * with bind ("host:container[:ro]") when not NULL. */
 enum engine_result jobs_helper_create(struct engine *e, const char *image, const char *bind,
 				      const char *owner, char id[72], struct engine_error *ee);
+
+/* Adds to a helper's HostConfig hc the small fixed limits helpers need:
+ * Podman otherwise asks for a higher open-files limit than some hosts
+ * allow, and the helper does not start. */
+void jobs_helper_limits(struct json_object *hc);
+
+/* Runs the helper image's program cmd (a JSON array, borrowed) in a
+ * short-lived helper container that shares target's network namespace (and
+ * its PID namespace with share_pid), with capability cap added, and removes it again; its output
+ * goes to out (NULL: dropped).  0, or -1 with why.  Labels name owner (a
+ * record id).  The helper image is imported onto the engine on first use. */
+struct buf;
+int jobs_helper_run(struct engine *e, const char *target, int share_pid, const char *owner,
+		    struct json_object *cmd, const char *cap, struct buf *out, char *why,
+		    size_t whylen);
+
+/* --- Podman engines (podman.c) */
+
+/* The archive file of checkpoint id on the service's host. */
+void jobs_archive_path(struct jobs *j, const char *id, char *out, size_t outlen);
+
+/* Takes checkpoint ck (its record pending, config_json the container's
+ * inspect) on Podman engine e: image fields from the container, the export
+ * into <archive dir>/<id>.tar, digest, size, CRIU's statistics, timings.
+ * 0, or -1 with err (nothing left on disk). */
+int jobs_podman_checkpoint(struct jobs *j, struct engine *e, struct store_checkpoint *ck,
+			   struct jobs_error *err);
+
+/* Restores ck on Podman engine e as rs says: in place (rs->container_id),
+ * or into a new container called rs->container_name from the archive.
+ * Sets rs->container_id and rs->criu_stats_json. */
+struct store_restore;
+enum engine_result jobs_podman_restore(struct jobs *j, struct engine *e,
+				       const struct store_checkpoint *ck, struct store_restore *rs,
+				       struct engine_error *ee);
+
+/* Sets up the loopback of container cid again (a Podman restore in network
+ * mode none leaves it down). */
+int jobs_podman_loopback_up(struct jobs *j, struct engine *e, const char *cid, const char *owner,
+			    struct jobs_error *err);
 
 #endif

@@ -56,23 +56,35 @@ static const char *jstr(struct json_object *o, const char *key)
 	return NULL;
 }
 
-/* Makes sure the helper image is on the engine (imported from the binary). */
+/* Makes sure the helper image is on the engine (imported from the binary)
+ * and puts its id in ref.  The id, not the name: Podman files an imported
+ * image under localhost/ but resolves a short name given to a compat
+ * create under docker.io/library/. */
 static int helper_image(struct engine *e, char *ref, size_t reflen, struct engine_error *ee)
 {
 	const struct embedded_file *tar = embedded_find("build/helper-image.tar");
 	struct json_object *img = NULL;
 	enum engine_result r;
+	char name[128];
+	const char *id;
+	int rc = -1;
 
-	snprintf(ref, reflen, "%s:%s", HELPER_REPO, HELPER_IMAGE_TAG);
-	r = engine_image_inspect(e, ref, &img, ee);
+	snprintf(name, sizeof(name), "%s:%s", HELPER_REPO, HELPER_IMAGE_TAG);
+	r = engine_image_inspect(e, name, &img, ee);
+	if (r == ENGINE_NOT_FOUND && tar) {
+		r = engine_image_import(e, HELPER_REPO, HELPER_IMAGE_TAG, (const char *)tar->data,
+					tar->len, ee);
+		if (r == ENGINE_OK)
+			r = engine_image_inspect(e, name, &img, ee);
+	}
+	if (r == ENGINE_OK && (id = jstr(img, "Id"))) {
+		snprintf(ref, reflen, "%s", id);
+		rc = 0;
+	} else if (r == ENGINE_OK) {
+		snprintf(ee->message, sizeof(ee->message), "the helper image has no Id");
+	}
 	json_object_put(img);
-	if (r == ENGINE_OK)
-		return 0;
-	if (r != ENGINE_NOT_FOUND || !tar)
-		return -1;
-	r = engine_image_import(e, HELPER_REPO, HELPER_IMAGE_TAG, (const char *)tar->data, tar->len,
-				ee);
-	return r == ENGINE_OK ? 0 : -1;
+	return rc;
 }
 
 static int keep_bytes(void *arg, const char *data, size_t len)
@@ -87,17 +99,16 @@ static int collect(void *arg, const char *data, size_t len)
 	return engine_demux_feed(&c->d, data, len, keep_bytes, &c->out);
 }
 
-/* Runs the probe in the target's PID namespace; *out gets its JSON. */
-static int run_probe(struct engine *e, const char *target, const char *owner,
-		     struct json_object **out, char *why, size_t whylen)
+int jobs_helper_run(struct engine *e, const char *target, int share_pid, const char *owner,
+		    struct json_object *cmd, const char *cap, struct buf *out, char *why,
+		    size_t whylen)
 {
-	struct json_object *cfg, *hc, *labels, *cmd;
+	struct json_object *cfg, *hc, *labels, *caps;
 	struct engine_error ee;
 	struct { struct engine_demux d; struct buf out; } c;
-	char image[128], helper[72], pidmode[120];
+	char image[128], helper[72], mode[120];
 	int status = -1, rc = -1;
 
-	*out = NULL;
 	if (helper_image(e, image, sizeof(image), &ee)) {
 		snprintf(why, whylen, "the helper image is not on the engine: %s", ee.message);
 		return -1;
@@ -105,57 +116,78 @@ static int run_probe(struct engine *e, const char *target, const char *owner,
 	cfg = json_object_new_object();
 	hc = json_object_new_object();
 	labels = json_object_new_object();
-	cmd = json_object_new_array();
+	caps = json_object_new_array();
 	json_object_object_add(cfg, "Image", json_object_new_string(image));
-	json_object_array_add(cmd, json_object_new_string("/checkpointd-probe"));
-	json_object_object_add(cfg, "Cmd", cmd);
+	json_object_object_add(cfg, "Cmd", json_object_get(cmd));
 	json_object_object_add(labels, "io.checkpointd.role", json_object_new_string("helper"));
 	json_object_object_add(labels, "io.checkpointd.checkpoint", json_object_new_string(owner));
 	json_object_object_add(cfg, "Labels", labels);
-	/* the target's PID namespace shows its processes; its network
-	 * namespace lets the kernel name the peers of unix sockets (without it
-	 * the probe can only guess); SYS_PTRACE lets it read the /proc of a
-	 * target that runs as another user (it never calls ptrace) */
-	snprintf(pidmode, sizeof(pidmode), "container:%s", target);
-	json_object_object_add(hc, "PidMode", json_object_new_string(pidmode));
-	json_object_object_add(hc, "NetworkMode", json_object_new_string(pidmode));
-	{
-		struct json_object *caps = json_object_new_array();
-
-		json_object_array_add(caps, json_object_new_string("SYS_PTRACE"));
-		json_object_object_add(hc, "CapAdd", caps);
-	}
+	/* the target's PID namespace (share_pid) shows its processes; its network
+	 * namespace lets the kernel name the peers of unix sockets (and is the
+	 * one whose loopback lo-up sets up) */
+	snprintf(mode, sizeof(mode), "container:%s", target);
+	if (share_pid)
+		json_object_object_add(hc, "PidMode", json_object_new_string(mode));
+	json_object_object_add(hc, "NetworkMode", json_object_new_string(mode));
+	json_object_array_add(caps, json_object_new_string(cap));
+	json_object_object_add(hc, "CapAdd", caps);
+	jobs_helper_limits(hc);
 	json_object_object_add(cfg, "HostConfig", hc);
 	if (engine_container_create(e, NULL, cfg, helper, &ee) != ENGINE_OK) {
 		json_object_put(cfg);
-		snprintf(why, whylen, "cannot create the probe: %s", ee.message);
+		snprintf(why, whylen, "cannot create the helper: %s", ee.message);
 		return -1;
 	}
 	json_object_put(cfg);
 	memset(&c.d, 0, sizeof(c.d));
 	buf_init(&c.out, 4u << 20);
 	if (engine_container_start(e, helper, NULL, &ee) != ENGINE_OK) {
-		snprintf(why, whylen, "cannot start the probe: %s", ee.message);
+		snprintf(why, whylen, "cannot start the helper: %s", ee.message);
 		goto out;
 	}
 	if (engine_container_wait(e, helper, 30000, &status, &ee) != ENGINE_OK || status != 0) {
-		snprintf(why, whylen, "the probe did not finish well (status %d): %s", status,
+		snprintf(why, whylen, "the helper did not finish well (status %d): %s", status,
 			 ee.message);
 		goto out;
 	}
-	if (engine_container_logs(e, helper, 0, collect, &c, &ee) != ENGINE_OK) {
-		snprintf(why, whylen, "cannot read the probe's answer: %s", ee.message);
+	if (out && engine_container_logs(e, helper, 0, collect, &c, &ee) != ENGINE_OK) {
+		snprintf(why, whylen, "cannot read the helper's answer: %s", ee.message);
 		goto out;
 	}
-	*out = json_tokener_parse(buf_str(&c.out));
-	if (!*out) {
-		snprintf(why, whylen, "the probe's answer is not JSON");
+	if (out && buf_add(out, c.out.data ? c.out.data : "", c.out.len) != BUF_OK) {
+		snprintf(why, whylen, "the helper's answer is too long");
 		goto out;
 	}
 	rc = 0;
 out:
 	engine_container_remove(e, helper, 1, &ee);
 	buf_release(&c.out);
+	return rc;
+}
+
+/* Runs the probe in the target's PID namespace; *out gets its JSON.
+ * SYS_PTRACE lets it read the /proc of a target that runs as another user
+ * (it never calls ptrace). */
+static int run_probe(struct engine *e, const char *target, const char *owner,
+		     struct json_object **out, char *why, size_t whylen)
+{
+	struct json_object *cmd = json_object_new_array();
+	struct buf answer;
+	int rc;
+
+	*out = NULL;
+	json_object_array_add(cmd, json_object_new_string("/checkpointd-probe"));
+	buf_init(&answer, 4u << 20);
+	rc = jobs_helper_run(e, target, 1, owner, cmd, "SYS_PTRACE", &answer, why, whylen);
+	json_object_put(cmd);
+	if (rc == 0) {
+		*out = json_tokener_parse(buf_str(&answer));
+		if (!*out) {
+			snprintf(why, whylen, "the probe's answer is not JSON");
+			rc = -1;
+		}
+	}
+	buf_release(&answer);
 	return rc;
 }
 

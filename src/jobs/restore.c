@@ -30,6 +30,7 @@
 #include "store/store.h"
 #include "tar.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <netdb.h>
@@ -112,6 +113,20 @@ int jobs_restore_begin(struct jobs *j, const struct jobs_restore_request *rq,
 	}
 	if (jobs_engine_ready(e, &info, !rq->cold, err))
 		goto out;
+	if (!rq->cold && strcmp(ck.engine_kind, engine_kind_name(engine_kind(e))) != 0) {
+		jobs_fail(err, "engine_kind_mismatch",
+			  "checkpoint '%s' was taken on a %s engine; engine '%s' is %s: a checkpoint "
+			  "restores on an engine of its own kind", ck.id, ck.engine_kind,
+			  engine_name(e), engine_kind_name(engine_kind(e)));
+		goto out;
+	}
+	if (!rq->cold && rq->overrides && engine_kind(e) == ENGINE_PODMAN) {
+		jobs_fail(err, "invalid_field",
+			  "a restore on a Podman engine takes the container's configuration from the "
+			  "checkpoint's archive: overrides apply to cold starts only there");
+		snprintf(err->field, sizeof(err->field), "overrides");
+		goto out;
+	}
 
 	jobs_new_id("rs-", out->id, sizeof(out->id));
 	snprintf(out->checkpoint_id, sizeof(out->checkpoint_id), "%s", ck.id);
@@ -210,6 +225,35 @@ static void merge(struct json_object *dst, struct json_object *src)
 	}
 }
 
+/* Podman's inspect names limits "RLIMIT_NOFILE", which its own create
+ * refuses: the Engine API's names are "nofile".  Changes hc in place. */
+static void ulimit_names(struct json_object *hc)
+{
+	struct json_object *list, *u, *name;
+	size_t i;
+
+	if (!json_object_object_get_ex(hc, "Ulimits", &list) ||
+	    !json_object_is_type(list, json_type_array))
+		return;
+	for (i = 0; i < json_object_array_length(list); i++) {
+		char low[64];
+		const char *s;
+		size_t k;
+
+		u = json_object_array_get_idx(list, i);
+		if (!json_object_object_get_ex(u, "Name", &name) ||
+		    !json_object_is_type(name, json_type_string))
+			continue;
+		s = json_object_get_string(name);
+		if (strncmp(s, "RLIMIT_", 7) != 0)
+			continue;
+		for (k = 0; s[7 + k] && k + 1 < sizeof(low); k++)
+			low[k] = (char)tolower((unsigned char)s[7 + k]);
+		low[k] = '\0';
+		json_object_object_add(u, "Name", json_object_new_string(low));
+	}
+}
+
 /* The create body for a copy of the checkpointed container: its recorded
  * Config and HostConfig, the committed image, our labels, the overrides. */
 static struct json_object *copy_config(const struct store_checkpoint *ck,
@@ -225,8 +269,10 @@ static struct json_object *copy_config(const struct store_checkpoint *ck,
 		cfg = json_object_get(v);
 	else
 		cfg = json_object_new_object();
-	if (json_object_object_get_ex(inspect, "HostConfig", &v))
+	if (json_object_object_get_ex(inspect, "HostConfig", &v)) {
 		json_object_object_add(cfg, "HostConfig", json_object_get(v));
+		ulimit_names(v);
+	}
 	json_object_object_add(cfg, "Image", json_object_new_string(ck->image_id));
 	if (!json_object_object_get_ex(cfg, "Labels", &labels) ||
 	    !json_object_is_type(labels, json_type_object)) {
@@ -540,6 +586,58 @@ static int tty_lost(const struct store_checkpoint *ck, struct json_object *cfg,
 
 /* --- the job */
 
+/* A restore on a Podman engine: the libpod call, then the loopback set up
+ * again when the container has no network of its own (Podman leaves it
+ * down).  Fills rs's container, timings and CRIU statistics; *tty says
+ * whether the container has a terminal (for the log probe). */
+static int podman_start(struct jobs *j, struct engine *e, const struct store_checkpoint *ck,
+			struct store_restore *rs, int *tty, struct jobs_error *err)
+{
+	struct json_object *cfg = ck->config_json ? json_tokener_parse(ck->config_json) : NULL;
+	struct json_object *v, *hc;
+	struct engine_error ee;
+	enum engine_result r;
+	int none = 0, rc = -1;
+	int64_t t = clock_mono_ms();
+
+	if (json_object_object_get_ex(cfg, "Config", &v) && json_object_object_get_ex(v, "Tty", &v))
+		*tty = json_object_get_boolean(v);
+	if (json_object_object_get_ex(cfg, "HostConfig", &hc) &&
+	    json_object_object_get_ex(hc, "NetworkMode", &v) && json_object_is_type(v, json_type_string))
+		none = strcmp(json_object_get_string(v), "none") == 0;
+	r = jobs_podman_restore(j, e, ck, rs, &ee);
+	rs->t_start = clock_mono_ms() - t;
+	if (r != ENGINE_OK) {
+		if (r == ENGINE_UNREACHABLE)
+			jobs_fail_engine(err, r, &ee, "restoring the container");
+		else if (r == ENGINE_CONFLICT || strstr(ee.message, "already in use"))
+			jobs_fail(err, "name_conflict", "a container called '%s' exists: %s",
+				  rs->container_name, ee.message);
+		else {
+			jobs_fail(err, "restore_failed", "%s", ee.message);
+			jobs_diagnose(j, e, rs->id, ck->image_id, ee.message, err);
+		}
+		goto out;
+	}
+	store_restore_update(jobs_store(j), rs);
+	log_line("job %s: restored %s on Podman in %lldms", rs->id, rs->container_name,
+		 (long long)rs->t_start);
+	if (none) {
+		int64_t lo = clock_mono_ms();
+
+		if (jobs_podman_loopback_up(j, e, rs->container_id, rs->id, err))
+			goto out;
+		rs->t_start = clock_mono_ms() - t;
+		store_restore_update(jobs_store(j), rs);
+		log_line("job %s: loopback set up in %lldms", rs->id,
+			 (long long)(clock_mono_ms() - lo));
+	}
+	rc = 0;
+out:
+	json_object_put(cfg);
+	return rc;
+}
+
 static void restore_failed(struct jobs *j, struct store_restore *rs, int64_t t0,
 			   const struct jobs_error *err)
 {
@@ -625,6 +723,23 @@ void jobs_restore_run(struct jobs *j, struct job *job)
 		srcdir = copydir;
 	}
 
+	/* on Podman, one call restores (into a new container from the
+	 * archive, or in place) */
+	if (engine_kind(e) == ENGINE_PODMAN && !rs.cold) {
+		since = clock_now_ms();
+		if (podman_start(j, e, &ck, &rs, &tty, &err)) {
+			/* what a failed import left under the new name goes too
+			 * (not a container that held the name before) */
+			if (!rs.in_place && !rs.container_id[0] &&
+			    strcmp(err.code, "name_conflict") != 0)
+				snprintf(rs.container_id, sizeof(rs.container_id), "%s",
+					 rs.container_name);
+			created = !rs.in_place && rs.container_id[0];
+			goto failed;
+		}
+		goto started;
+	}
+
 	/* 1. the container: a new one (copy or cold), or the original */
 	if (!rs.in_place) {
 		t = clock_mono_ms();
@@ -693,6 +808,7 @@ void jobs_restore_run(struct jobs *j, struct job *job)
 	log_line("job %s: started %s in %lldms (%d retries)", rs.id, rs.container_name,
 		 (long long)rs.t_start, rs.retries);
 
+started:
 	/* 4. ready */
 	if (wait_ready(e, rs.container_id, probe, tty, since, &rs.t_ready, &err))
 		goto failed_kept;

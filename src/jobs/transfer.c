@@ -2,7 +2,9 @@
  * transfer.c - moving a checkpoint to another engine: its committed image
  * (GET /images/{id}/get on one, POST /images/load on the other; skipped when
  * the target has that image id already) and its files (the archive API on
- * both sides, through helpers bound to the checkpoint folders).
+ * both sides, through helpers bound to the checkpoint folders).  A Podman
+ * checkpoint's archive is kept by the service (jobs/podman.c): only its
+ * image moves.
  *
  * Bytes go from one engine's connection straight into the other's through
  * engine_pipe(), a bounded buffer between two libcurl transfers: never a
@@ -62,14 +64,20 @@ int jobs_transfer(struct jobs *j, const char *job_id, const struct store_checkpo
 	char shelper[72] = "", dhelper[72] = "", bind[1200], path[300];
 	const char *srcdir;
 	uint64_t image_bytes = 0, moved = 0;
-	int loaded = 0, rc = -1;
+	int loaded = 0, rc = -1, podman;
 	enum engine_result r;
 	char p1[300], p2[300];
 
 	*bytes_moved = 0;
 	if (jobs_engine_ready(src, &si, 0, err) || jobs_engine_ready(dst, &di, 1, err))
 		return -1;
-	if (strncmp(ck->directory, si.root_dir, strlen(si.root_dir)) != 0)
+	podman = strcmp(ck->engine_kind, "podman") == 0;
+	if (podman != (engine_kind(dst) == ENGINE_PODMAN))
+		return jobs_fail(err, "engine_kind_mismatch",
+				 "checkpoint '%s' was taken on a %s engine; engine '%s' is %s",
+				 ck->id, ck->engine_kind, engine_name(dst),
+				 engine_kind_name(engine_kind(dst)));
+	if (!podman && strncmp(ck->directory, si.root_dir, strlen(si.root_dir)) != 0)
 		return jobs_fail(err, "engine_error", "checkpoint folder '%s' is not under '%s'",
 				 ck->directory, si.root_dir);
 	srcdir = ck->directory; /* <src root>/checkpointd/<id>/<name> */
@@ -80,7 +88,9 @@ int jobs_transfer(struct jobs *j, const char *job_id, const struct store_checkpo
 		image_bytes = (uint64_t)json_object_get_int64(v);
 	json_object_put(img);
 	img = NULL;
-	pc.total = image_bytes + (uint64_t)(ck->size_bytes > 0 ? ck->size_bytes : 0);
+	/* a Podman checkpoint's archive stays with the service: only its
+	 * image travels */
+	pc.total = image_bytes + (uint64_t)(ck->size_bytes > 0 && !podman ? ck->size_bytes : 0);
 
 	/* 1. the image, unless the target has it */
 	r = engine_image_inspect(dst, ck->image_id, &img, &ee);
@@ -110,6 +120,13 @@ int jobs_transfer(struct jobs *j, const char *job_id, const struct store_checkpo
 			 engine_name(dst), (unsigned long long)moved);
 	} else if (r != ENGINE_OK) {
 		jobs_fail_engine(err, r, &ee, "looking for the image on the target");
+		goto out;
+	}
+
+	if (podman) {
+		snprintf(directory, dirlen, "%s", ck->directory);
+		jobs_progress_set(j, job_id, "done", pc.total, pc.total);
+		rc = 0;
 		goto out;
 	}
 

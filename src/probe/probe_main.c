@@ -10,12 +10,18 @@
  * accepts, terminals, file locks, inotify watches, deleted open files and
  * file bind mounts.  It changes nothing.  Exit status 0 when the object
  * was written, 1 otherwise (then stdout holds nothing useful).
+ *
+ * "checkpointd-probe lo-up", run in a container's network namespace with
+ * CAP_NET_ADMIN, sets that namespace's loopback up (the kernel gives it
+ * 127.0.0.1 and ::1 again): Podman leaves it down after restoring a
+ * container whose network mode is "none".  Exit status 0 when it is up.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
@@ -26,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -1071,6 +1078,35 @@ static int cmp_proc(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
+/* Sets the loopback interface of this network namespace up. */
+static int lo_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		perror("checkpointd-probe: socket");
+		return 1;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr)) {
+		perror("checkpointd-probe: lo");
+		close(fd);
+		return 1;
+	}
+	if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr)) {
+			perror("checkpointd-probe: setting lo up");
+			close(fd);
+			return 1;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int self = getpid(), i, j, pid;
@@ -1079,9 +1115,10 @@ int main(int argc, char **argv)
 	struct dirent *e;
 	DIR *dp;
 
-	(void)argv;
+	if (argc == 2 && strcmp(argv[1], "lo-up") == 0)
+		return lo_up();
 	if (argc > 1) {
-		fprintf(stderr, "usage: checkpointd-probe (no arguments; JSON on stdout)\n");
+		fprintf(stderr, "usage: checkpointd-probe [lo-up] (no arguments: JSON on stdout)\n");
 		return 2;
 	}
 	findings = calloc(MAX_FINDINGS, sizeof(*findings));

@@ -62,7 +62,9 @@ struct store_checkpoint {
 	char image_tag[129];
 	int64_t image_size;       /* bytes, or STORE_UNSET */
 	int64_t size_bytes;       /* the checkpoint's files, or STORE_UNSET */
-	char directory[1024];     /* its folder on the engine host, or "" */
+	char directory[1024];     /* its folder on the engine host (docker), the
+				   * exported archive on the service's host
+				   * (podman), or "" */
 	int64_t t_commit;         /* timings in ms, each STORE_UNSET until known */
 	int64_t t_checkpoint;
 	int64_t t_measure;
@@ -77,6 +79,9 @@ struct store_checkpoint {
 				   * in '/'), or NULL until measured */
 	int64_t ready_restore_ms; /* the latest restore's time to ready, or STORE_UNSET */
 	int64_t ready_cold_ms;    /* the latest cold start's time to ready, or STORE_UNSET */
+	char engine_kind[16];     /* "docker" or "podman" (init: "docker") */
+	char archive_sha256[72];  /* podman: the archive's SHA-256 (hex), or "" */
+	char *criu_stats_json;    /* heap: CRIU's statistics as a JSON object, or NULL */
 };
 
 /* Zeroes *ck and sets every int64 field to STORE_UNSET, status pending. */
@@ -175,6 +180,7 @@ struct store_restore {
 	char *error_message;      /* heap, NULL unless failed */
 	char *request_json;       /* heap: the request's options (name, overrides,
 				   * ready) as JSON, for the job; or NULL */
+	char *criu_stats_json;    /* heap: CRIU's statistics as a JSON object, or NULL */
 };
 
 void store_restore_init(struct store_restore *rs);

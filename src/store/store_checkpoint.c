@@ -12,6 +12,7 @@
 #include "clock.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +43,10 @@ enum ck_column {
 	CK_CONFIG_JSON,
 	CK_FILES_JSON,
 	CK_READY_RESTORE_MS,
-	CK_READY_COLD_MS
+	CK_READY_COLD_MS,
+	CK_ENGINE_KIND,
+	CK_ARCHIVE_SHA256,
+	CK_CRIU_STATS_JSON
 };
 
 #define CK_COLUMNS                                                           \
@@ -50,7 +54,8 @@ enum ck_column {
 	"leave_running, image_id, image_repository, image_tag, image_size, " \
 	"size_bytes, directory, t_commit, t_checkpoint, t_measure, t_total, " \
 	"created_at, updated_at, error_code, error_message, config_json, "   \
-	"files_json, ready_restore_ms, ready_cold_ms"
+	"files_json, ready_restore_ms, ready_cold_ms, engine_kind, "         \
+	"archive_sha256, criu_stats_json"
 
 /* The same columns for listings, without the two big texts (the container's
  * inspect and the file list, kilobytes each) that no listing shows. */
@@ -59,16 +64,18 @@ enum ck_column {
 	"leave_running, image_id, image_repository, image_tag, image_size, " \
 	"size_bytes, directory, t_commit, t_checkpoint, t_measure, t_total, " \
 	"created_at, updated_at, error_code, error_message, NULL, "          \
-	"NULL, ready_restore_ms, ready_cold_ms"
+	"NULL, ready_restore_ms, ready_cold_ms, engine_kind, "                \
+	"archive_sha256, criu_stats_json"
 
 static const char sql_insert[] =
 	"INSERT INTO checkpoints (id, name, container_id, container_name, "
 	"engine, status, leave_running, image_id, image_repository, image_tag, "
 	"image_size, size_bytes, directory, t_commit, t_checkpoint, t_measure, "
 	"t_total, created_at, updated_at, error_code, error_message, config_json, "
-	"files_json, ready_restore_ms, ready_cold_ms) "
+	"files_json, ready_restore_ms, ready_cold_ms, engine_kind, "
+	"archive_sha256, criu_stats_json) "
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-	"?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+	"?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
 
 /* Everything but seq, id and created_at, which never change; ?18 is unused.
  * RETURNING hands back what the caller's struct may lack. */
@@ -79,7 +86,8 @@ static const char sql_update[] =
 	"image_size = ?11, size_bytes = ?12, directory = ?13, t_commit = ?14, "
 	"t_checkpoint = ?15, t_measure = ?16, t_total = ?17, updated_at = ?19, "
 	"error_code = ?20, error_message = ?21, config_json = ?22, "
-	"files_json = ?23, ready_restore_ms = ?24, ready_cold_ms = ?25 "
+	"files_json = ?23, ready_restore_ms = ?24, ready_cold_ms = ?25, "
+	"engine_kind = ?26, archive_sha256 = ?27, criu_stats_json = ?28 "
 	"WHERE id = ?1 RETURNING seq, created_at";
 
 static const char sql_get[] =
@@ -128,6 +136,8 @@ static const struct store_text_field ck_text_fields[] = {
 	CK_TEXT(CK_IMAGE_TAG, image_tag),
 	CK_TEXT(CK_DIRECTORY, directory),
 	CK_TEXT(CK_ERROR_CODE, error_code),
+	CK_TEXT(CK_ENGINE_KIND, engine_kind),
+	CK_TEXT(CK_ARCHIVE_SHA256, archive_sha256),
 };
 
 #define N_TEXT_FIELDS (sizeof(ck_text_fields) / sizeof(ck_text_fields[0]))
@@ -147,6 +157,7 @@ void store_checkpoint_init(struct store_checkpoint *ck)
 	ck->updated_at = STORE_UNSET;
 	ck->ready_restore_ms = STORE_UNSET;
 	ck->ready_cold_ms = STORE_UNSET;
+	snprintf(ck->engine_kind, sizeof(ck->engine_kind), "docker");
 }
 
 void store_checkpoint_release(struct store_checkpoint *ck)
@@ -157,9 +168,11 @@ void store_checkpoint_release(struct store_checkpoint *ck)
 	ck->config_json = NULL;
 	free(ck->files_json);
 	ck->files_json = NULL;
+	free(ck->criu_stats_json);
+	ck->criu_stats_json = NULL;
 }
 
-/* Binds every field of ck as parameters ?1..?25 (seq excepted).  ck must
+/* Binds every field of ck as parameters ?1..?28 (seq excepted).  ck must
  * outlive the statement's use: text is bound without a copy. */
 static enum store_result bind_record(sqlite3 *db, sqlite3_stmt *s,
 				     const struct store_checkpoint *ck)
@@ -187,6 +200,7 @@ static enum store_result bind_record(sqlite3 *db, sqlite3_stmt *s,
 	rc |= store_bind_heap(s, CK_FILES_JSON, ck->files_json);
 	rc |= store_bind_optional(s, CK_READY_RESTORE_MS, ck->ready_restore_ms);
 	rc |= store_bind_optional(s, CK_READY_COLD_MS, ck->ready_cold_ms);
+	rc |= store_bind_heap(s, CK_CRIU_STATS_JSON, ck->criu_stats_json);
 	if (rc != SQLITE_OK) {
 		store_error_db(db, "cannot bind checkpoint '%.40s'", ck->id);
 		result = STORE_ERROR;
@@ -230,7 +244,8 @@ static enum store_result read_record(sqlite3 *db, sqlite3_stmt *s,
 	ck->ready_cold_ms = store_column_optional(s, CK_READY_COLD_MS);
 	if (store_column_heap(s, CK_ERROR_MESSAGE, &ck->error_message) != 0 ||
 	    store_column_heap(s, CK_CONFIG_JSON, &ck->config_json) != 0 ||
-	    store_column_heap(s, CK_FILES_JSON, &ck->files_json) != 0) {
+	    store_column_heap(s, CK_FILES_JSON, &ck->files_json) != 0 ||
+	    store_column_heap(s, CK_CRIU_STATS_JSON, &ck->criu_stats_json) != 0) {
 		store_error("out of memory reading checkpoint '%s'", ck->id);
 		goto out;
 	}

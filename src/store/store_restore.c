@@ -35,22 +35,23 @@ enum rs_column {
 	RS_UPDATED_AT,
 	RS_ERROR_CODE,
 	RS_ERROR_MESSAGE,
-	RS_REQUEST_JSON
+	RS_REQUEST_JSON,
+	RS_CRIU_STATS_JSON
 };
 
 #define RS_COLUMNS                                                        \
 	"seq, id, checkpoint_id, engine, container_id, container_name, "  \
 	"in_place, cold, status, t_create, t_stage, t_start, t_ready, "   \
 	"t_total, retries, created_at, updated_at, error_code, "          \
-	"error_message, request_json"
+	"error_message, request_json, criu_stats_json"
 
 static const char sql_insert[] =
 	"INSERT INTO restores (id, checkpoint_id, engine, container_id, "
 	"container_name, in_place, cold, status, t_create, t_stage, t_start, "
 	"t_ready, t_total, retries, created_at, updated_at, error_code, "
-	"error_message, request_json) "
+	"error_message, request_json, criu_stats_json) "
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-	"?15, ?16, ?17, ?18, ?19)";
+	"?15, ?16, ?17, ?18, ?19, ?20)";
 
 /* Everything but seq, id and created_at, which never change; ?15 is unused.
  * RETURNING hands back what the caller's struct may lack. */
@@ -59,7 +60,8 @@ static const char sql_update[] =
 	"container_id = ?4, container_name = ?5, in_place = ?6, cold = ?7, "
 	"status = ?8, t_create = ?9, t_stage = ?10, t_start = ?11, "
 	"t_ready = ?12, t_total = ?13, retries = ?14, updated_at = ?16, "
-	"error_code = ?17, error_message = ?18, request_json = ?19 "
+	"error_code = ?17, error_message = ?18, request_json = ?19, "
+	"criu_stats_json = ?20 "
 	"WHERE id = ?1 RETURNING seq, created_at";
 
 static const char sql_get[] = "SELECT " RS_COLUMNS " FROM restores WHERE id = ?1";
@@ -132,6 +134,8 @@ void store_restore_release(struct store_restore *rs)
 	rs->error_message = NULL;
 	free(rs->request_json);
 	rs->request_json = NULL;
+	free(rs->criu_stats_json);
+	rs->criu_stats_json = NULL;
 }
 
 /* Binds every field of rs as parameters ?1..?19 (seq excepted).  rs must
@@ -160,6 +164,7 @@ static enum store_result bind_record(sqlite3 *db, sqlite3_stmt *s,
 	rc |= sqlite3_bind_int64(s, RS_UPDATED_AT, rs->updated_at);
 	rc |= store_bind_heap(s, RS_ERROR_MESSAGE, rs->error_message);
 	rc |= store_bind_heap(s, RS_REQUEST_JSON, rs->request_json);
+	rc |= store_bind_heap(s, RS_CRIU_STATS_JSON, rs->criu_stats_json);
 	if (rc != SQLITE_OK) {
 		store_error_db(db, "cannot bind restore '%.40s'", rs->id);
 		result = STORE_ERROR;
@@ -201,7 +206,8 @@ static enum store_result read_record(sqlite3 *db, sqlite3_stmt *s,
 	rs->created_at = sqlite3_column_int64(s, RS_CREATED_AT);
 	rs->updated_at = sqlite3_column_int64(s, RS_UPDATED_AT);
 	if (store_column_heap(s, RS_ERROR_MESSAGE, &rs->error_message) != 0 ||
-	    store_column_heap(s, RS_REQUEST_JSON, &rs->request_json) != 0) {
+	    store_column_heap(s, RS_REQUEST_JSON, &rs->request_json) != 0 ||
+	    store_column_heap(s, RS_CRIU_STATS_JSON, &rs->criu_stats_json) != 0) {
 		store_error("out of memory reading restore '%s'", rs->id);
 		goto out;
 	}

@@ -5,14 +5,15 @@
 # and returns in well under two seconds.
 #
 #  1. Debian 12 packages: docker.io (dockerd 20.10, containerd 1.6, runc 1.1),
-#     busybox-static, gcc, libc6-dev, curl, ca-certificates (+ apparmor when
-#     the kernel has AppArmor enabled), without recommends.
+#     podman (4.3, with conmon and containernetworking-plugins; podman.sh's
+#     engines), busybox-static, gcc, libc6-dev, curl, ca-certificates
+#     (+ apparmor when the kernel has AppArmor enabled), without recommends.
 #  2. CRIU 4.2+ from Debian testing (forky) unpacked into a PRIVATE prefix
 #     (it needs glibc >= 2.38, Debian 12 has 2.36), plus a wrapper
 #     ${BED_BIN}/criu that runs it with the prefix's own dynamic loader.
 #     Debian 12's criu 3.17 is broken on Linux >= 6.13 and CRIU 4.1 cannot
 #     dump inet sockets on Linux >= 6.16 (see ENGINE-NOTES.md), so engine.sh
-#     puts ${BED_BIN} first on the PATH of containerd/runc.
+#     and podman.sh put ${BED_BIN} first on the PATH of containerd/podman/runc.
 #
 # Environment (all optional):
 #   CRIU_PREFIX     private prefix for CRIU   (default /opt/checkpointd-bed/criu)
@@ -36,7 +37,7 @@ APT_WORK="${CRIU_PREFIX%/}.apt"
 STAMP="$CRIU_PREFIX/.checkpointd-bed-stamp"
 WRAPPER="$BED_BIN/criu"
 
-DEBIAN_PACKAGES=(docker.io busybox-static gcc libc6-dev curl ca-certificates)
+DEBIAN_PACKAGES=(docker.io podman busybox-static gcc libc6-dev curl ca-certificates)
 # docker.io only recommends apparmor; on a kernel with AppArmor enabled
 # (Debian's stock kernel) dockerd 20.10 wants apparmor_parser to load its
 # docker-default profile, without it containers may fail to start.
@@ -80,9 +81,10 @@ if ((${#missing[@]})); then
     quiet apt-get update
     # --no-install-recommends: docker.io would otherwise also pull Debian 12's
     # broken criu 3.17 (harmless since our wrapper comes first, but useless),
-    # git, apparmor, needrestart ...
-    # Keep the system's docker/containerd services from starting during the
-    # install (the bed runs its own engines; a system dockerd would add a
+    # git, apparmor, needrestart ...; podman buildah, slirp4netns, uidmap,
+    # fuse-overlayfs ... (podman.sh's engines need none of them).
+    # Keep the system's docker/containerd/podman services from starting during
+    # the install (the bed runs its own engines; a system dockerd would add a
     # docker0 bridge and iptables rules). Only when no policy-rc.d exists,
     # and only for the duration of the install.
     own_policy=0

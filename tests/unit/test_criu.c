@@ -945,6 +945,65 @@ static void test_path_edge_cases(void **state)
 	assert_int_equal(criu_log_path_from_error("path= /a.log", tiny, 0), 0);
 }
 
+/* The stats-dump of a real dump (Podman 4.3 + CRIU 4.2 export, here). */
+static void test_dump_stats(void **state)
+{
+	static const unsigned char img[] = {
+		0x40, 0x59, 0x10, 0x55, 0x06, 0x33, 0x09, 0x57, 0x22, 0x00, 0x00, 0x00,
+		0x0a, 0x20, 0x08, 0xcc, 0x04, 0x10, 0xcf, 0xf6, 0x08, 0x18, 0xb1, 0x04,
+		0x20, 0x66, 0x28, 0x18, 0x30, 0x00, 0x38, 0x11, 0x40, 0x00, 0x48, 0x00,
+		0x50, 0x04, 0x58, 0x04, 0x60, 0x00, 0x68, 0x00, 0x70, 0x00};
+	struct criu_dump_stats st;
+	unsigned char bad[sizeof(img)];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(criu_dump_stats_parse(img, sizeof(img), &st), 0);
+	assert_int_equal(st.freezing_time_us, 588);
+	assert_int_equal(st.frozen_time_us, 146255);
+	assert_int_equal(st.memdump_time_us, 561);
+	assert_int_equal(st.memwrite_time_us, 102);
+	assert_int_equal(st.pages_scanned, 24);
+	assert_int_equal(st.pages_written, 17);
+	/* every truncation is refused, never read past */
+	for (n = 0; n < sizeof(img); n++)
+		assert_int_equal(criu_dump_stats_parse(img, n, &st), -1);
+	memcpy(bad, img, sizeof(img));
+	bad[0] ^= 1;
+	assert_int_equal(criu_dump_stats_parse(bad, sizeof(bad), &st), -1);
+	memcpy(bad, img, sizeof(img));
+	bad[13] = 0x7f; /* the dump entry claims more than there is */
+	assert_int_equal(criu_dump_stats_parse(bad, sizeof(bad), &st), -1);
+}
+
+/* Podman 4.3 names runc's command line, not the log: the log is dump.log
+ * in runc's --work-path.  The log itself (a real one, Podman + runc +
+ * CRIU 4.2 here) is explained like Docker's. */
+static void test_podman_error_and_log(void **state)
+{
+	struct criu_diagnosis d;
+	char path[512];
+	char *msg;
+
+	(void)state;
+	msg = slurp_str(DATA "podman_tcp_established.podman-error.txt");
+	assert_int_equal(criu_log_path_from_error(msg, path, sizeof(path)), 1);
+	assert_string_equal(path, "/var/tmp/pexp/storage/overlay-containers/b1a479516408d8d1dc29e9798b"
+				  "3b0db1888a49f2c04157512dee9b3260c78b82/userdata/dump.log");
+	assert_int_equal(criu_log_path_from_error(msg, path, 40), 0);
+	free(msg);
+	assert_int_equal(criu_log_path_from_error("`/usr/bin/runc restore --work-path /x/userdata "
+						  "--image-path /x/userdata/checkpoint id` failed",
+						  path, sizeof(path)), 1);
+	assert_string_equal(path, "/x/userdata/restore.log");
+	explain_fixture("podman_tcp_established",
+			"(00.079256) Error (criu/sk-inet.c:200): inet: Connected TCP socket, "
+			"consider using --tcp-established option.",
+			&d);
+	assert_string_equal(d.code, "criu_tcp_established");
+	assert_contains(d.message, "127.0.0.1:5000");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -992,6 +1051,8 @@ int main(void)
 		cmocka_unit_test(test_tail_nul_and_utf8),
 		cmocka_unit_test(test_tail_real_log),
 		cmocka_unit_test(test_path_from_real_errors),
+		cmocka_unit_test(test_dump_stats),
+		cmocka_unit_test(test_podman_error_and_log),
 		cmocka_unit_test(test_path_edge_cases),
 	};
 

@@ -161,6 +161,13 @@ static void assert_same_record(const struct store_checkpoint *a,
 	}
 	assert_int_equal(a->ready_restore_ms, b->ready_restore_ms);
 	assert_int_equal(a->ready_cold_ms, b->ready_cold_ms);
+	assert_string_equal(a->engine_kind, b->engine_kind);
+	assert_string_equal(a->archive_sha256, b->archive_sha256);
+	if (a->criu_stats_json || b->criu_stats_json) {
+		assert_non_null(a->criu_stats_json);
+		assert_non_null(b->criu_stats_json);
+		assert_string_equal(a->criu_stats_json, b->criu_stats_json);
+	}
 }
 
 /* Collects listed seqs. */
@@ -295,6 +302,9 @@ static void test_roundtrip(void **state)
 	ck.files_json = strdup("[\"checkpoint/\",\"checkpoint/pages-1.img\",\"x y\\\"z\"]");
 	ck.ready_restore_ms = 0;
 	ck.ready_cold_ms = 98765;
+	snprintf(ck.engine_kind, sizeof(ck.engine_kind), "podman");
+	snprintf(ck.archive_sha256, sizeof(ck.archive_sha256), "%064d", 5);
+	ck.criu_stats_json = strdup("{\"frozen_time_us\":1234}");
 	assert_non_null(ck.error_message);
 	assert_non_null(ck.config_json);
 	assert_non_null(ck.files_json);

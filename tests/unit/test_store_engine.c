@@ -582,12 +582,12 @@ static void test_interrupted(void **state)
 	assert_int_equal(store_interrupted_count(f->st), 0);
 }
 
-/* The migration of this table is the fourth. */
+/* The migration of this table is the fourth; later ones follow it. */
 static void test_schema_version(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(store_schema_version(f->st), 4);
+	assert_true(store_schema_version(f->st) >= 4);
 }
 
 /* --- concurrency */
