@@ -851,6 +851,18 @@ enum engine_result engine_container_logs(struct engine *e, const char *id, int64
 	return r;
 }
 
+enum engine_result engine_image_tag(struct engine *e, const char *ref, const char *repo,
+				    const char *tag, struct engine_error *err)
+{
+	char p[1400], r[400], rp[400], t[200];
+
+	engine_esc(ref, r, sizeof(r));
+	engine_esc(repo, rp, sizeof(rp));
+	engine_esc(tag, t, sizeof(t));
+	snprintf(p, sizeof(p), "/images/%s/tag?repo=%s&tag=%s", r, rp, t);
+	return engine_call_json(e, "POST", p, NULL, 30000, NULL, err);
+}
+
 enum engine_result engine_image_import(struct engine *e, const char *repo, const char *tag,
 				       const char *tar, size_t len, struct engine_error *err)
 {

@@ -191,6 +191,10 @@ enum engine_result engine_image_inspect(struct engine *e, const char *ref,
 enum engine_result engine_image_import(struct engine *e, const char *repo, const char *tag,
 				       const char *tar, size_t len, struct engine_error *err);
 
+/* POST /images/{ref}/tag?repo=..&tag=..: gives image ref that name too. */
+enum engine_result engine_image_tag(struct engine *e, const char *ref, const char *repo,
+				    const char *tag, struct engine_error *err);
+
 /* DELETE /images/{ref} (not forced: ENGINE_CONFLICT when still in use). */
 enum engine_result engine_image_remove(struct engine *e, const char *ref,
 				       struct engine_error *err);

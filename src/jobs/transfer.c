@@ -124,6 +124,17 @@ int jobs_transfer(struct jobs *j, const char *job_id, const struct store_checkpo
 	}
 
 	if (podman) {
+		/* Podman's import finds the image by the name the container
+		 * was made with, and would pull it from a registry when that
+		 * name is missing: a loaded image (got by id) has none */
+		if (ck->image_repository[0] && ck->image_tag[0] &&
+		    (r = engine_image_tag(dst, ck->image_id, ck->image_repository, ck->image_tag,
+					  &ee)) != ENGINE_OK) {
+			jobs_fail_engine(err, r, &ee, "naming the image on the target");
+			snprintf(err->code, sizeof(err->code), "transfer_failed");
+			undo(dst, di.root_dir, ck, NULL, loaded);
+			goto out;
+		}
 		snprintf(directory, dirlen, "%s", ck->directory);
 		jobs_progress_set(j, job_id, "done", pc.total, pc.total);
 		rc = 0;

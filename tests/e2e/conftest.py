@@ -298,3 +298,41 @@ def restores(api):
             if r.status != 409:
                 break
             time.sleep(0.2)
+
+
+class PodmanEngine(Engine):
+    """A Podman service (tests/bed/podman.sh) seen through the same
+    Docker-compatible calls; its URL for checkpointd is podman+tcp://."""
+
+    def __init__(self, name, port):  # pylint: disable=super-init-not-called
+        self.name = name
+        self.port = port
+        self.url = f"podman+tcp://127.0.0.1:{port}"
+        self.root = subprocess.check_output(
+            [str(BED / "podman.sh"), "root", name], text=True).strip()
+        self.created = []
+
+    def run(self, cmd, name=None, network="none", **extra):
+        # Podman asks for more open files than this host allows unless told
+        hc = dict(extra.pop("HostConfig", {"NetworkMode": network}))
+        hc.setdefault("Ulimits", [{"Name": "nofile", "Soft": 1024, "Hard": 1024},
+                                  {"Name": "nproc", "Soft": 1024, "Hard": 1024}])
+        return super().run(cmd, name=name, network=network, HostConfig=hc, **extra)
+
+
+@pytest.fixture(scope="session")
+def podman_engine(engine):
+    """A real Podman service next to the Docker engine, with the test image."""
+    name = ENGINE_NAME + "-podman"
+    port = free_port()
+    bed("podman.sh", "start", name, str(port), stdout=subprocess.DEVNULL)
+    try:
+        bed("images.sh", str(port), stdout=subprocess.DEVNULL)
+        eng = PodmanEngine(name, port)
+        _, leftovers = eng.call("GET", "/containers/json?all=1")
+        for c in leftovers:
+            eng.call("DELETE", f"/containers/{c['Id']}?force=1", ok=None)
+        yield eng
+        eng.cleanup()
+    finally:
+        bed("podman.sh", "stop", name)

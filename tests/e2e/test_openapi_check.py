@@ -52,6 +52,9 @@ def record(**changes):
         "updated_at": "2025-06-01T12:00:01.623+00:00",
         "error": None,
         "copies": [],
+        "engine_kind": "docker",
+        "archive_sha256": None,
+        "criu_stats": None,
     }
     ck.update(changes)
     return ck
@@ -72,6 +75,7 @@ def restore(**changes):
         "updated_at": "2025-06-01T12:05:01.003+00:00",
         "error": None,
         "progress": None,
+        "criu_stats": None,
     }
     rs.update(changes)
     return rs
@@ -1197,17 +1201,37 @@ def lab(**changes):
     return e
 
 
+def test_podman_records_pass_and_bad_ones_fail():
+    ck = record(engine_kind="podman", archive_sha256="ab" * 32,
+                directory="/var/lib/checkpointd/archives/" + CK + ".tar",
+                timings_ms={"commit": 3, "checkpoint": 450, "measure": None, "total": 455},
+                criu_stats={"freezing_time_us": 588, "frozen_time_us": 146255,
+                            "memdump_time_us": 561, "memwrite_time_us": 102,
+                            "pages_scanned": 24, "pages_written": 17})
+    oc.check("GET", f"/checkpoints/{CK}", 200, {**ETAG, **JSON}, b(ck))
+    rs = restore(criu_stats={"forking_time": 2, "restore_time": 105768, "pages_restored": 17})
+    oc.check("GET", f"/restores/{RS}", 200, {**ETAG, **JSON}, b(rs))
+    oc.check("GET", "/engines", 200, {**ETAG, **JSON},
+             b({"items": [engine(kind="podman", url="podman+tcp://10.0.0.8:8888")]}))
+    for bad, why in (({"engine_kind": "lxc"}, "is not one of"),
+                     ({"archive_sha256": "XYZ"}, "does not match"),
+                     ({"criu_stats": {"pages": 1}}, "Additional properties"),
+                     ({"criu_stats": {"pages_written": -1}}, "less than the minimum")):
+        with pytest.raises(AssertionError, match=why):
+            oc.check("GET", f"/checkpoints/{CK}", 200, {**ETAG, **JSON}, b(record(**bad)))
+
+
 def test_engine_kind_and_tls():
     for e in (engine(), lab(), engine(url="tcp://10.0.0.7:2375"), engine(url="http://h:2375"),
               lab(url="tcp://10.0.0.7:2376"), engine(url="tcp://[::1]:2376", tls=True)):
         oc.check("GET", "/engines", 200, {**ETAG, **JSON}, b({"items": [e]}))
         oc.check("GET", LAB, 200, {**ETAG, **JSON}, b(e))
     kind = DOC["components"]["schemas"]["Engine"]["properties"]["kind"]
-    assert kind["enum"] == ["docker"]
+    assert kind["enum"] == ["docker", "podman"]
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"kind": "podman"}, "'podman' is not one of"),
+    ({"kind": "containerd"}, "'containerd' is not one of"),
     ({"kind": None}, "None is not one of"),
     ({"tls": "true"}, "is not of type 'boolean'"),
     ({"tls": None}, "is not of type 'boolean'"),
