@@ -1,22 +1,43 @@
 #!/bin/sh
 # run.sh - what `make run` does: runs build/checkpointd in the foreground.
 #
-# When no engine is configured (no CHECKPOINTD_ENGINE, no DOCKER_HOST) and
-# nothing answers on tcp://127.0.0.1:2375, it first starts a local
-# development engine with the test bed's scripts (Docker + CRIU 4.2, data in
-# /var/tmp/checkpointd-bed/dev) and loads the small test image, so the
-# README's examples work at once.  That engine keeps running after
-# checkpointd stops: `tests/bed/engine.sh stop dev` stops it.
+# When no engine is configured (no CHECKPOINTD_ENGINE, no DOCKER_HOST), it
+# serves two local development engines, starting with the test bed's
+# scripts whichever does not answer yet, and loads the small test image
+# into both, so the README's examples work at once:
+#   default  Docker + CRIU 4.2 on tcp://127.0.0.1:2375
+#            (data in /var/tmp/checkpointd-bed/dev)
+#   podman   a Podman service on tcp://127.0.0.1:8888
+#            (data in /var/tmp/checkpointd-bed/podman-dev)
+# Both keep running after checkpointd stops: `tests/bed/engine.sh stop dev`
+# and `tests/bed/podman.sh stop dev` stop them.
 set -eu
 cd "$(dirname "$0")/.."
 
-if [ -z "${CHECKPOINTD_ENGINE:-}" ] && [ -z "${DOCKER_HOST:-}" ] &&
-	! curl -fsS -m 2 http://127.0.0.1:2375/_ping >/dev/null 2>&1; then
-	echo "run: no engine answers on tcp://127.0.0.1:2375: starting a development engine there" >&2
-	echo "run: (Docker with CRIU 4.2, data in /var/tmp/checkpointd-bed/dev; stop it with 'tests/bed/engine.sh stop dev')" >&2
+answers() { curl -fsS -m 2 "http://127.0.0.1:$1/_ping" >/dev/null 2>&1; }
+
+if [ -z "${CHECKPOINTD_ENGINE:-}" ] && [ -z "${DOCKER_HOST:-}" ]; then
 	tests/bed/install.sh
-	tests/bed/engine.sh start dev 2375 >/dev/null
-	tests/bed/images.sh 2375 >/dev/null
-	echo "run: development engine ready; image checkpointd-test:latest loaded" >&2
+	if ! answers 2375; then
+		echo "run: no engine answers on tcp://127.0.0.1:2375: starting a development Docker engine there" >&2
+		echo "run: (Docker with CRIU 4.2, data in /var/tmp/checkpointd-bed/dev; stop it with 'tests/bed/engine.sh stop dev')" >&2
+		tests/bed/engine.sh start dev 2375 >/dev/null
+		tests/bed/images.sh 2375 >/dev/null
+		echo "run: development Docker engine ready; image checkpointd-test:latest loaded" >&2
+	fi
+	if ! answers 8888; then
+		echo "run: starting a development Podman engine on tcp://127.0.0.1:8888" >&2
+		echo "run: (data in /var/tmp/checkpointd-bed/podman-dev; stop it with 'tests/bed/podman.sh stop dev')" >&2
+		tests/bed/podman.sh start dev 8888 >/dev/null
+		tests/bed/images.sh 8888 >/dev/null
+		echo "run: development Podman engine ready; image checkpointd-test:latest loaded" >&2
+	fi
+	if curl -fsS -m 2 http://127.0.0.1:8888/version 2>/dev/null | grep -q 'Podman Engine'; then
+		CHECKPOINTD_ENGINE="default=tcp://127.0.0.1:2375 podman=podman+tcp://127.0.0.1:8888"
+	else
+		echo "run: port 8888 is not a Podman engine: serving the Docker engine only" >&2
+		CHECKPOINTD_ENGINE="default=tcp://127.0.0.1:2375"
+	fi
+	export CHECKPOINTD_ENGINE
 fi
 exec build/checkpointd "$@"
