@@ -15,7 +15,7 @@
 struct store_checkpoint;
 
 /* A field a JSON body may hold. */
-enum api_field_type { API_STRING, API_BOOL, API_OBJECT };
+enum api_field_type { API_STRING, API_BOOL, API_OBJECT, API_ARRAY };
 
 struct api_field {
 	const char *name;
@@ -31,6 +31,14 @@ struct api_field {
  * caller puts it).  On a bad body answers the 400 and returns -1. */
 int api_read_body(struct http_request *req, const struct api_field *fields, size_t nfields,
 		  struct json_object **out);
+
+/* An exec array (1 to 64 strings of 1 to 4096 characters) named field;
+ * answers the 400 and returns -1 when it is not one. */
+int api_check_argv(struct http_request *req, struct json_object *argv, const char *field);
+
+/* A list of hooks named field: at most 16 objects {"exec": argv,
+ * "timeout_s": 1..3600}; answers the 400 and returns -1 otherwise. */
+int api_check_hooks(struct http_request *req, struct json_object *hooks, const char *field);
 
 /* A string member of obj, or NULL (borrowed). */
 const char *api_str(struct json_object *obj, const char *key);
@@ -151,6 +159,7 @@ struct json_object *api_restore_json(const struct store_restore *rs);
 
 /* Handlers. */
 void api_health(struct http_request *req, void *app);
+void api_profiles(struct http_request *req, void *app);
 void api_engines_list(struct http_request *req, void *app);
 void api_engines_get(struct http_request *req, void *app);
 void api_engines_create(struct http_request *req, void *app);

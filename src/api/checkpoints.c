@@ -24,6 +24,10 @@ static const struct api_field create_fields[] = {
 	 "Docker's checkpoint name rule ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$"},
 	{"engine", API_STRING, 0, 1, 63, api_valid_engine_name, "an engine name"},
 	{"leave_running", API_BOOL, 0, 0, 0, NULL, NULL},
+	{"profile", API_STRING, 0, 1, 63, NULL, NULL},
+	{"before", API_ARRAY, 0, 0, 0, NULL, NULL},
+	{"settle", API_BOOL, 0, 0, 0, NULL, NULL},
+	{"after_restore", API_ARRAY, 0, 0, 0, NULL, NULL},
 };
 
 struct json_object *api_checkpoint_json(const struct store_checkpoint *ck)
@@ -54,8 +58,16 @@ struct json_object *api_checkpoint_json(const struct store_checkpoint *ck)
 	json_object_object_add(t, "commit", api_json_int(ck->t_commit));
 	json_object_object_add(t, "checkpoint", api_json_int(ck->t_checkpoint));
 	json_object_object_add(t, "measure", api_json_int(ck->t_measure));
+	json_object_object_add(t, "before", api_json_int(ck->t_before));
+	json_object_object_add(t, "settle", api_json_int(ck->t_settle));
 	json_object_object_add(t, "total", api_json_int(ck->t_total));
 	json_object_object_add(o, "timings_ms", t);
+	json_object_object_add(o, "hooks", api_json_stored(ck->hooks_json));
+	json_object_object_add(o, "hook_results", api_json_stored(ck->hook_results_json));
+	t = json_object_new_object();
+	json_object_object_add(t, "before_hooks", api_json_int(ck->memory_before_hooks));
+	json_object_object_add(t, "at_dump", api_json_int(ck->memory_at_dump));
+	json_object_object_add(o, "memory_bytes", t);
 	t = json_object_new_object();
 	json_object_object_add(t, "restore", api_json_int(ck->ready_restore_ms));
 	json_object_object_add(t, "cold", api_json_int(ck->ready_cold_ms));
@@ -163,7 +175,7 @@ void api_checkpoints_create(struct http_request *req, void *app)
 	static const char *const params[] = {"wait", "dry_run", NULL};
 	struct api *api = app;
 	struct json_object *body = NULL;
-	struct jobs_checkpoint_request rq;
+	struct jobs_checkpoint_request rq = {0};
 	struct store_checkpoint ck;
 	struct jobs_error err;
 	int wait = 0, dry_run = 0;
@@ -183,6 +195,14 @@ void api_checkpoints_create(struct http_request *req, void *app)
 	rq.name = api_str(body, "name");
 	rq.engine = api_str(body, "engine");
 	rq.leave_running = api_bool(body, "leave_running", 0);
+	rq.profile = api_str(body, "profile");
+	rq.settle = api_bool(body, "settle", -1);
+	if (json_object_object_get_ex(body, "before", &rq.before) &&
+	    api_check_hooks(req, rq.before, "before"))
+		goto out;
+	if (json_object_object_get_ex(body, "after_restore", &rq.after_restore) &&
+	    api_check_hooks(req, rq.after_restore, "after_restore"))
+		goto out;
 	if (dry_run) {
 		reply_preflight(req, api, &rq);
 		goto out;

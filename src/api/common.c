@@ -40,6 +40,7 @@ static const struct {
 	{"restore_not_found", 404},
 	{"log_not_found", 404},
 	{"restore_failed", 502},
+	{"hook_failed", 502},
 	{"not_ready", 502},
 	{"invalid_json", 400},
 	{"invalid_field", 400},
@@ -208,6 +209,14 @@ int api_read_body(struct http_request *req, const struct api_field *fields, size
 				}
 				continue;
 			}
+			if (f->type == API_ARRAY) {
+				if (!json_object_is_type(val, json_type_array)) {
+					bad_field(req, "invalid_field", key, "'%s' must be an array%s",
+						  key, "");
+					goto bad;
+				}
+				continue;
+			}
 			if (f->type == API_BOOL) {
 				if (!json_object_is_type(val, json_type_boolean)) {
 					bad_field(req, "invalid_field", key, "'%s' must be true or false%s",
@@ -251,6 +260,74 @@ int api_read_body(struct http_request *req, const struct api_field *fields, size
 bad:
 	json_object_put(obj);
 	return -1;
+}
+
+static int plain_string(struct json_object *v, size_t min, size_t max)
+{
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_string))
+		return 0;
+	n = (size_t)json_object_get_string_len(v);
+	return n >= min && n <= max && strlen(json_object_get_string(v)) == n;
+}
+
+int api_check_argv(struct http_request *req, struct json_object *argv, const char *field)
+{
+	size_t i, n = json_object_is_type(argv, json_type_array) ? json_object_array_length(argv) : 0;
+
+	if (n < 1 || n > 64)
+		return bad_field(req, "invalid_field", field, "'%s' must be an array of 1 to 64 %s",
+				 field, "strings");
+	for (i = 0; i < n; i++)
+		if (!plain_string(json_object_array_get_idx(argv, i), 1, 4096))
+			return bad_field(req, "invalid_field", field,
+					 "'%s' must hold strings of 1 to %s characters", field,
+					 "4096");
+	return 0;
+}
+
+int api_check_hooks(struct http_request *req, struct json_object *hooks, const char *field)
+{
+	size_t i, n = json_object_array_length(hooks);
+	char where[96];
+
+	if (n > 16)
+		return bad_field(req, "invalid_field", field, "'%s' holds at most 16 %s", field,
+				 "hooks");
+	for (i = 0; i < n; i++) {
+		struct json_object *h = json_object_array_get_idx(hooks, i), *v;
+
+		snprintf(where, sizeof(where), "%s[%zu]", field, i);
+		if (!json_object_is_type(h, json_type_object))
+			return bad_field(req, "invalid_field", where,
+					 "'%s' must be an object {\"exec\": [...], %s}", where,
+					 "\"timeout_s\": n");
+		{
+			json_object_object_foreach(h, key, val) {
+				(void)val;
+				if (strcmp(key, "exec") != 0 && strcmp(key, "timeout_s") != 0) {
+					snprintf(where, sizeof(where), "%s[%zu].%s", field, i, key);
+					return bad_field(req, "unknown_field", where,
+							 "'%s' is not a field of a hook%s", where,
+							 "");
+				}
+			}
+		}
+		snprintf(where, sizeof(where), "%s[%zu].exec", field, i);
+		if (!json_object_object_get_ex(h, "exec", &v))
+			return bad_field(req, "missing_field", where, "'%s' is required%s", where, "");
+		if (api_check_argv(req, v, where))
+			return -1;
+		if (json_object_object_get_ex(h, "timeout_s", &v) &&
+		    (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+		     json_object_get_int64(v) > 3600)) {
+			snprintf(where, sizeof(where), "%s[%zu].timeout_s", field, i);
+			return bad_field(req, "invalid_field", where,
+					 "'%s' must be an integer from 1 to %s", where, "3600");
+		}
+	}
+	return 0;
 }
 
 const char *api_str(struct json_object *obj, const char *key)

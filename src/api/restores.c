@@ -25,6 +25,7 @@ static const struct api_field create_fields[] = {
 	{"cold", API_BOOL, 0, 0, 0, NULL, NULL},
 	{"overrides", API_OBJECT, 0, 0, 0, NULL, NULL},
 	{"ready", API_OBJECT, 0, 0, 0, NULL, NULL},
+	{"after", API_ARRAY, 0, 0, 0, NULL, NULL},
 };
 
 static int bad(struct http_request *req, const char *field, const char *detail)
@@ -70,7 +71,6 @@ static int check_ready(struct http_request *req, struct json_object *ready)
 {
 	struct json_object *v;
 	int kinds = 0;
-	size_t i, n;
 
 	json_object_object_foreach(ready, key, val) {
 		char field[80], detail[200];
@@ -78,13 +78,8 @@ static int check_ready(struct http_request *req, struct json_object *ready)
 		snprintf(field, sizeof(field), "ready.%s", key);
 		if (strcmp(key, "exec") == 0) {
 			kinds++;
-			n = json_object_is_type(val, json_type_array) ? json_object_array_length(val) : 0;
-			if (n < 1 || n > 64)
-				return bad(req, field, "'ready.exec' must be an array of 1 to 64 strings");
-			for (i = 0; i < n; i++)
-				if (!plain_string(json_object_array_get_idx(val, i), 1, 4096))
-					return bad(req, field,
-						   "'ready.exec' must hold strings of 1 to 4096 characters");
+			if (api_check_argv(req, val, field))
+				return -1;
 		} else if (strcmp(key, "http") == 0) {
 			kinds++;
 			if (!plain_string(val, 8, 2048) ||
@@ -147,9 +142,11 @@ struct json_object *api_restore_json(const struct store_restore *rs)
 	json_object_object_add(t, "stage", api_json_int(rs->t_stage));
 	json_object_object_add(t, "start", api_json_int(rs->t_start));
 	json_object_object_add(t, "ready", api_json_int(rs->t_ready));
+	json_object_object_add(t, "after", api_json_int(rs->t_after));
 	json_object_object_add(t, "total", api_json_int(rs->t_total));
 	json_object_object_add(o, "timings_ms", t);
 	json_object_object_add(o, "retries", json_object_new_int(rs->retries));
+	json_object_object_add(o, "hook_results", api_json_stored(rs->hook_results_json));
 	json_object_object_add(o, "criu_stats", api_json_stored(rs->criu_stats_json));
 	json_object_object_add(o, "created_at", api_json_time(rs->created_at));
 	json_object_object_add(o, "updated_at", api_json_time(rs->updated_at));
@@ -233,6 +230,15 @@ void api_restores_create(struct http_request *req, void *app)
 		rq.ready = v;
 		if (check_ready(req, v))
 			goto out;
+	}
+	if (json_object_object_get_ex(body, "after", &v)) {
+		rq.after = v;
+		if (api_check_hooks(req, v, "after"))
+			goto out;
+	}
+	if (rq.cold && rq.after) {
+		bad(req, "after", "after hooks run in restored copies, not in a cold start");
+		goto out;
 	}
 	if (rq.in_place && rq.overrides) {
 		bad(req, "overrides", "'overrides' cannot change a container restored in place");

@@ -1,5 +1,5 @@
 /*
- * system.c - /health, /engines and /openapi.json.  All answer from memory
+ * system.c - /health, /profiles and /openapi.json, and the route table.  All answer from memory
  * (the engines' last probe), so dashboards can poll them cheaply.
  */
 #include "api/api_int.h"
@@ -60,9 +60,34 @@ void api_openapi(struct http_request *req, void *app)
 	http_reply(req, 200, "application/json", (const char *)f->data, f->len);
 }
 
+/* GET /profiles: the named presets of hooks (jobs/hooks.c). */
+void api_profiles(struct http_request *req, void *app)
+{
+	const struct jobs_profile *p;
+	struct json_object *o, *items;
+	int i, n = jobs_profiles(&p);
+
+	(void)app;
+	if (api_check_query(req, no_params))
+		return;
+	items = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct json_object *x = json_tokener_parse(p[i].hooks);
+
+		json_object_object_add(x, "name", json_object_new_string(p[i].name));
+		json_object_object_add(x, "description", json_object_new_string(p[i].description));
+		json_object_array_add(items, x);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "items", items);
+	http_reply_json(req, 200, o);
+	json_object_put(o);
+}
+
 static const struct http_route routes[] = {
 	{"GET", "/health", api_health, 0},
 	{"GET", "/openapi.json", api_openapi, 0},
+	{"GET", "/profiles", api_profiles, 0},
 	{"GET", "/engines", api_engines_list, 0},
 	{"POST", "/engines", api_engines_create, HTTP_ROUTE_JSON_BODY},
 	{"GET", "/engines/{name}", api_engines_get, 0},

@@ -772,24 +772,50 @@ enum engine_result engine_container_archive_put(struct engine *e, const char *id
 enum engine_result engine_exec(struct engine *e, const char *id, struct json_object *argv,
 			       long timeout_ms, int *exit_code, struct engine_error *err)
 {
+	return engine_exec_output(e, id, argv, timeout_ms, exit_code, NULL, NULL, err);
+}
+
+struct exec_out {
+	struct engine_demux d;
+	engine_stream_fn fn;
+	void *arg;
+};
+
+static int exec_chunk(void *arg, const char *data, size_t len)
+{
+	struct exec_out *x = arg;
+
+	if (!x->fn)
+		return 0;
+	return engine_demux_feed(&x->d, data, len, x->fn, x->arg);
+}
+
+enum engine_result engine_exec_output(struct engine *e, const char *id, struct json_object *argv,
+				      long timeout_ms, int *exit_code, engine_stream_fn fn,
+				      void *arg, struct engine_error *err)
+{
 	char path[600], i[400], xid[80];
 	struct json_object *body = json_object_new_object(), *out = NULL, *v;
+	struct exec_out x = {.fn = fn, .arg = arg};
+	struct call c = {.method = "POST", .path = path, .body = "{\"Detach\":false}",
+			 .stream = exec_chunk, .arg = &x};
 	enum engine_result r;
 	const char *s;
-	long long deadline = clock_mono_ms() + timeout_ms;
+	int64_t t0 = clock_mono_ms();
 
-	if (e->kind == ENGINE_PODMAN) {
-		json_object_put(body);
-		return engine_podman_exec(e, id, argv, timeout_ms, exit_code, NULL, NULL, err);
-	}
 	*exit_code = -1;
 	engine_esc(id, i, sizeof(i));
 	snprintf(path, sizeof(path), "/containers/%s/exec", i);
 	json_object_object_add(body, "Cmd", json_object_get(argv));
-	json_object_object_add(body, "AttachStdout", json_object_new_boolean(0));
-	json_object_object_add(body, "AttachStderr", json_object_new_boolean(0));
-	r = engine_call_json(e, "POST", path, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
-		      30000, &out, err);
+	/* attached: the start call ends when the command does, with its
+	 * output; no polling.  (Podman also refuses an exec with no stream
+	 * attached, 500 "must provide at least one stream", and a detached one
+	 * stays "Running" there until its session is reaped minutes later.) */
+	json_object_object_add(body, "AttachStdout", json_object_new_boolean(1));
+	json_object_object_add(body, "AttachStderr", json_object_new_boolean(1));
+	r = engine_call_json(e, "POST", path,
+			     json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), 30000,
+			     &out, err);
 	json_object_put(body);
 	if (r != ENGINE_OK)
 		goto done;
@@ -803,33 +829,55 @@ enum engine_result engine_exec(struct engine *e, const char *id, struct json_obj
 	json_object_put(out);
 	out = NULL;
 	snprintf(path, sizeof(path), "/exec/%s/start", xid);
-	r = engine_call_json(e, "POST", path, "{\"Detach\":true}", 30000, NULL, err);
+	c.timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+	r = engine_call_run(e, &c, err);
+	buf_release(&c.reply);
+	if (r == ENGINE_UNREACHABLE && clock_mono_ms() - t0 >= timeout_ms) {
+		snprintf(err->message, sizeof(err->message), "exec still running after %ldms",
+			 timeout_ms);
+		r = ENGINE_ABORTED;
+	}
 	if (r != ENGINE_OK)
 		goto done;
 	snprintf(path, sizeof(path), "/exec/%s/json", xid);
-	for (;;) {
-		struct timespec ts = {0, 10 * 1000 * 1000};
-
-		r = engine_call_json(e, "GET", path, NULL, 30000, &out, err);
-		if (r != ENGINE_OK)
-			goto done;
-		if (json_object_object_get_ex(out, "Running", &v) && !json_object_get_boolean(v)) {
-			if (json_object_object_get_ex(out, "ExitCode", &v) &&
-			    json_object_is_type(v, json_type_int))
-				*exit_code = json_object_get_int(v);
-			break;
-		}
-		json_object_put(out);
-		out = NULL;
-		if (clock_mono_ms() > deadline) {
-			snprintf(err->message, sizeof(err->message), "exec still running after %ldms",
-				 timeout_ms);
-			r = ENGINE_ABORTED;
-			goto done;
-		}
-		nanosleep(&ts, NULL);
-	}
+	r = engine_call_json(e, "GET", path, NULL, 30000, &out, err);
+	if (r == ENGINE_OK && json_object_object_get_ex(out, "ExitCode", &v) &&
+	    json_object_is_type(v, json_type_int))
+		*exit_code = json_object_get_int(v);
 done:
+	json_object_put(out);
+	return r;
+}
+
+enum engine_result engine_container_memory(struct engine *e, const char *id, int64_t *bytes,
+					   struct engine_error *err)
+{
+	char path[600], i[400];
+	struct json_object *out = NULL, *m, *st, *v;
+	enum engine_result r;
+	int64_t usage, inactive = 0;
+
+	*bytes = -1;
+	engine_esc(id, i, sizeof(i));
+	/* one-shot: one sample at once (Docker otherwise waits for a second
+	 * one, about a second, to compute CPU figures) */
+	snprintf(path, sizeof(path), "/containers/%s/stats?stream=false&one-shot=true", i);
+	r = engine_call_json(e, "GET", path, NULL, 30000, &out, err);
+	if (r != ENGINE_OK)
+		goto out;
+	if (!json_object_object_get_ex(out, "memory_stats", &m) ||
+	    !json_object_object_get_ex(m, "usage", &v) || !json_object_is_type(v, json_type_int)) {
+		snprintf(err->message, sizeof(err->message), "the engine's stats name no memory use");
+		r = ENGINE_BAD_REPLY;
+		goto out;
+	}
+	usage = json_object_get_int64(v);
+	if (json_object_object_get_ex(m, "stats", &st) &&
+	    (json_object_object_get_ex(st, "inactive_file", &v) ||
+	     json_object_object_get_ex(st, "total_inactive_file", &v)))
+		inactive = json_object_get_int64(v);
+	*bytes = usage > inactive ? usage - inactive : usage;
+out:
 	json_object_put(out);
 	return r;
 }

@@ -150,10 +150,23 @@ enum engine_result engine_container_archive_put(struct engine *e, const char *id
 						size_t len, struct engine_error *err);
 
 /* Runs argv (a JSON array of strings, borrowed) in the running container
- * through the Engine API's exec and waits up to timeout_ms for it to end;
- * *exit_code gets its status (-1 unknown).  ENGINE_ABORTED on timeout. */
+ * through the Engine API's exec, attached, and waits up to timeout_ms for
+ * it to end; *exit_code gets its status (-1 unknown).  ENGINE_ABORTED on
+ * timeout (the command may go on running in the container). */
 enum engine_result engine_exec(struct engine *e, const char *id, struct json_object *argv,
 			       long timeout_ms, int *exit_code, struct engine_error *err);
+
+/* engine_exec() that also hands the command's output (stdout and stderr,
+ * demultiplexed, in order) to fn as it arrives, when fn is not NULL; fn
+ * returning non-zero stops the call (ENGINE_ABORTED). */
+enum engine_result engine_exec_output(struct engine *e, const char *id, struct json_object *argv,
+				      long timeout_ms, int *exit_code, engine_stream_fn fn,
+				      void *arg, struct engine_error *err);
+
+/* The container's memory use in bytes, as `docker stats` shows it (the
+ * cgroup's usage less its inactive file cache), from one stats sample. */
+enum engine_result engine_container_memory(struct engine *e, const char *id, int64_t *bytes,
+					   struct engine_error *err);
 
 /* GET /containers/{id}/logs since since_ms (epoch ms), stdout and stderr,
  * streamed to fn as the engine sends them (Docker's 8-byte frame headers
@@ -253,13 +266,6 @@ typedef size_t (*engine_read_fn)(void *arg, char *buf, size_t len);
 enum engine_result engine_podman_restore(struct engine *e, const char *id, const char *name,
 					 engine_read_fn rd, void *arg, char out_id[72],
 					 struct json_object **stats, struct engine_error *err);
-
-/* engine_exec() as a Podman engine needs it: the exec attached, its
- * output (demultiplexed) to fn when fn is not NULL, the exit code read
- * when the start call ends. */
-enum engine_result engine_podman_exec(struct engine *e, const char *id, struct json_object *argv,
-				      long timeout_ms, int *exit_code, engine_stream_fn fn,
-				      void *arg, struct engine_error *err);
 
 /* Human text for a result, e.g. "engine unreachable". */
 const char *engine_result_name(enum engine_result r);

@@ -1,6 +1,6 @@
 /*
  * podman.c - the calls only a Podman engine has (libpod's checkpoint and
- * restore, and exec the way Podman's compat API needs it); see engine.h.
+ * restore); see engine.h.
  *
  * Everything else a Podman engine serves through the Docker-compatible
  * routes in docker.c.  libpod routes carry a version prefix; v4.0.0 is
@@ -98,76 +98,3 @@ enum engine_result engine_podman_restore(struct engine *e, const char *id, const
 	return r;
 }
 
-struct exec_out {
-	struct engine_demux d;
-	engine_stream_fn fn;
-	void *arg;
-};
-
-static int exec_chunk(void *arg, const char *data, size_t len)
-{
-	struct exec_out *x = arg;
-
-	if (!x->fn)
-		return 0;
-	return engine_demux_feed(&x->d, data, len, x->fn, x->arg);
-}
-
-enum engine_result engine_podman_exec(struct engine *e, const char *id, struct json_object *argv,
-				      long timeout_ms, int *exit_code, engine_stream_fn fn,
-				      void *arg, struct engine_error *err)
-{
-	char path[600], i[400], xid[80];
-	struct json_object *body = json_object_new_object(), *out = NULL, *v;
-	struct exec_out x = {.fn = fn, .arg = arg};
-	struct call c = {.method = "POST", .path = path, .body = "{\"Detach\":false}",
-			 .stream = exec_chunk, .arg = &x};
-	enum engine_result r;
-	const char *s;
-	int64_t t0 = clock_mono_ms();
-
-	*exit_code = -1;
-	engine_esc(id, i, sizeof(i));
-	snprintf(path, sizeof(path), "/containers/%s/exec", i);
-	json_object_object_add(body, "Cmd", json_object_get(argv));
-	/* Podman refuses an exec with no stream attached (500 "must provide at
-	 * least one stream"), and a detached one stays "Running" until its
-	 * session is reaped minutes later: attach, and the start call ends
-	 * when the command does */
-	json_object_object_add(body, "AttachStdout", json_object_new_boolean(1));
-	json_object_object_add(body, "AttachStderr", json_object_new_boolean(1));
-	r = engine_call_json(e, "POST", path,
-			     json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), 30000,
-			     &out, err);
-	json_object_put(body);
-	if (r != ENGINE_OK)
-		goto done;
-	s = engine_jstr(out, "Id");
-	if (!s) {
-		snprintf(err->message, sizeof(err->message), "exec create answered no Id");
-		r = ENGINE_BAD_REPLY;
-		goto done;
-	}
-	snprintf(xid, sizeof(xid), "%s", s);
-	json_object_put(out);
-	out = NULL;
-	snprintf(path, sizeof(path), "/exec/%s/start", xid);
-	c.timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
-	r = engine_call_run(e, &c, err);
-	buf_release(&c.reply);
-	if (r == ENGINE_UNREACHABLE && clock_mono_ms() - t0 >= timeout_ms) {
-		snprintf(err->message, sizeof(err->message), "exec still running after %ldms",
-			 timeout_ms);
-		r = ENGINE_ABORTED;
-	}
-	if (r != ENGINE_OK)
-		goto done;
-	snprintf(path, sizeof(path), "/exec/%s/json", xid);
-	r = engine_call_json(e, "GET", path, NULL, 30000, &out, err);
-	if (r == ENGINE_OK && json_object_object_get_ex(out, "ExitCode", &v) &&
-	    json_object_is_type(v, json_type_int))
-		*exit_code = json_object_get_int(v);
-done:
-	json_object_put(out);
-	return r;
-}

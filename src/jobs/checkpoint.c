@@ -102,6 +102,10 @@ int jobs_checkpoint_begin(struct jobs *j, const struct jobs_checkpoint_request *
 	const char *s;
 	int rc = -1;
 
+	/* the request's own mistakes first, whatever the engine */
+	if (jobs_hooks_resolve(rq->profile, rq->before, rq->settle, rq->after_restore,
+			       &out->hooks_json, err))
+		return -1;
 	if (!e) {
 		if (rq->engine)
 			return jobs_fail(err, "engine_not_found", "no engine called '%s'", rq->engine);
@@ -342,6 +346,49 @@ static int remove_files(struct engine *e, const char *root, const char *id, cons
 	return 0;
 }
 
+/* The before hooks and the settle wait, with the memory they saved, before
+ * anything touches the container.  0 when there are none. */
+static int before_dump(struct jobs *j, struct engine *e, struct store_checkpoint *ck,
+		       struct jobs_error *err)
+{
+	struct json_object *hooks = ck->hooks_json ? json_tokener_parse(ck->hooks_json) : NULL;
+	struct json_object *before = NULL, *results = NULL, *v;
+	struct engine_error ee;
+	int settle = 0, rc = -1;
+	int64_t t, mem = STORE_UNSET;
+
+	if (!hooks) {
+		rc = 0;
+		goto out;
+	}
+	json_object_object_get_ex(hooks, "before", &before);
+	if (json_object_object_get_ex(hooks, "settle", &v))
+		settle = json_object_get_boolean(v);
+	if (engine_container_memory(e, ck->container_id, &mem, &ee) == ENGINE_OK)
+		ck->memory_before_hooks = mem;
+	t = clock_mono_ms();
+	rc = jobs_hooks_run(e, ck->container_id, before, "before", &results, err);
+	ck->t_before = clock_mono_ms() - t;
+	free(ck->hook_results_json);
+	ck->hook_results_json =
+		strdup(json_object_to_json_string_ext(results, JSON_C_TO_STRING_PLAIN));
+	if (rc)
+		goto out;
+	if (engine_container_memory(e, ck->container_id, &mem, &ee) != ENGINE_OK)
+		mem = STORE_UNSET;
+	if (settle && mem != STORE_UNSET)
+		ck->t_settle = jobs_settle(e, ck->container_id, mem, &mem);
+	ck->memory_at_dump = mem;
+	log_line("job %s: hooks in %lldms, settled in %lldms; memory %lld -> %lld bytes", ck->id,
+		 (long long)ck->t_before, (long long)(settle ? ck->t_settle : 0),
+		 (long long)ck->memory_before_hooks, (long long)ck->memory_at_dump);
+out:
+	store_checkpoint_update(jobs_store(j), ck);
+	json_object_put(results);
+	json_object_put(hooks);
+	return rc;
+}
+
 static void job_failed(struct jobs *j, struct store_checkpoint *ck, int64_t t0,
 		       const struct jobs_error *err)
 {
@@ -377,6 +424,8 @@ void jobs_checkpoint_run(struct jobs *j, struct job *job)
 	}
 	ck.status = STORE_RUNNING;
 	store_checkpoint_update(jobs_store(j), &ck);
+	if (before_dump(j, e, &ck, &err))
+		goto failed;
 	if (engine_kind(e) == ENGINE_PODMAN) {
 		if (jobs_podman_checkpoint(j, e, &ck, &err))
 			goto failed;

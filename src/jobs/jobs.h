@@ -83,7 +83,23 @@ struct jobs_checkpoint_request {
 	const char *name;        /* checkpoint name, or NULL to generate */
 	const char *engine;      /* engine name, or NULL for the default */
 	int leave_running;
+	/* hooks (hooks.c); each NULL / -1 when not given; borrowed */
+	const char *profile;              /* a profile's name: fills in the rest */
+	struct json_object *before;       /* [{"exec": [...], "timeout_s": n}] */
+	int settle;                       /* 0, 1, or -1 */
+	struct json_object *after_restore;/* hooks every restore of it runs */
 };
+
+/* A named preset of hooks (GET /profiles). */
+struct jobs_profile {
+	const char *name;
+	const char *description;
+	const char *hooks;   /* JSON: {"before": [...], "settle": b, "after_restore": [...]} */
+};
+
+/* The profiles there are: *out gets the table, the count is returned. */
+int jobs_profiles(const struct jobs_profile **out);
+const struct jobs_profile *jobs_profile_find(const char *name);
 
 /* Checks the request against the engine (it exists, answers, has
  * experimental features on; the container exists and runs), inserts the
@@ -140,6 +156,9 @@ struct jobs_restore_request {
 	int cold;                        /* no checkpoint: the baseline */
 	struct json_object *overrides;   /* Engine API create fields, or NULL; borrowed */
 	struct json_object *ready;       /* the probe, or NULL; borrowed */
+	struct json_object *after;       /* hooks to run in the copy before the
+					  * probe, or NULL: the checkpoint's
+					  * after_restore; borrowed */
 };
 
 /* Checks the request (the checkpoint exists and is ready, the engine

@@ -164,4 +164,27 @@ enum engine_result jobs_podman_restore(struct jobs *j, struct engine *e,
 int jobs_podman_loopback_up(struct jobs *j, struct engine *e, const char *cid, const char *owner,
 			    struct jobs_error *err);
 
+/* --- hooks (hooks.c) */
+
+/* The hooks record of a checkpoint request: profile (NULL or a name) filled
+ * in, overridden by whatever of before / settle (-1: not given) /
+ * after_restore is given.  *out gets the JSON text (heap), or NULL when
+ * nothing is asked.  -1 with err (invalid_field) for an unknown profile. */
+int jobs_hooks_resolve(const char *profile, struct json_object *before, int settle,
+		       struct json_object *after_restore, char **out, struct jobs_error *err);
+
+/* Runs hooks (a JSON array of {"exec": [...], "timeout_s": n}; borrowed)
+ * in container cid, in order, stopping at the first that fails; *results
+ * gets what each did (a new array the caller puts).  when ("before",
+ * "after") names them in messages.  -1 with err: hook_failed (a non-zero
+ * exit, a timeout) or the engine's failure. */
+int jobs_hooks_run(struct engine *e, const char *cid, struct json_object *hooks,
+		   const char *when, struct json_object **results, struct jobs_error *err);
+
+/* Waits until container cid's memory use (first: the last sample) stops
+ * falling: it fell and then held for one interval, or it held for a few;
+ * at most a few seconds.  *last gets the last sample; returns the ms
+ * waited. */
+int64_t jobs_settle(struct engine *e, const char *cid, int64_t first, int64_t *last);
+
 #endif

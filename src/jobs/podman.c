@@ -20,7 +20,7 @@
  * listens, nothing reaches 127.0.0.1 inside): a short-lived helper in the
  * container's network namespace sets it up again (jobs_podman_loopback_up);
  * exec needs attached streams and a detached exec stays "Running" for
- * minutes (engine_podman_exec attaches).
+ * minutes (engine_exec attaches).
  */
 #include "jobs/jobs_int.h"
 #include "buf.h"

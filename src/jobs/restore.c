@@ -182,6 +182,8 @@ int jobs_restore_begin(struct jobs *j, const struct jobs_restore_request *rq,
 		json_object_object_add(req, "overrides", json_object_get(rq->overrides));
 	if (rq->ready)
 		json_object_object_add(req, "ready", json_object_get(rq->ready));
+	if (rq->after)
+		json_object_object_add(req, "after", json_object_get(rq->after));
 	out->request_json = strdup(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
 	sr = store_restore_insert(jobs_store(j), out);
 	if (sr != STORE_OK) {
@@ -586,6 +588,37 @@ static int tty_lost(const struct store_checkpoint *ck, struct json_object *cfg,
 
 /* --- the job */
 
+/* Runs the after hooks in the restored container: the request's "after"
+ * when it has one (even empty), else the checkpoint's after_restore. */
+static int after_restore(struct jobs *j, struct engine *e, const struct store_checkpoint *ck,
+			 struct store_restore *rs, struct json_object *req,
+			 struct jobs_error *err)
+{
+	struct json_object *hooks = NULL, *after = NULL, *results = NULL;
+	int64_t t;
+	int rc;
+
+	if (!(req && json_object_object_get_ex(req, "after", &after)) && ck->hooks_json) {
+		hooks = json_tokener_parse(ck->hooks_json);
+		json_object_object_get_ex(hooks, "after_restore", &after);
+	}
+	if (!after || !json_object_array_length(after)) {
+		json_object_put(hooks);
+		return 0;
+	}
+	t = clock_mono_ms();
+	rc = jobs_hooks_run(e, rs->container_id, after, "after", &results, err);
+	rs->t_after = clock_mono_ms() - t;
+	free(rs->hook_results_json);
+	rs->hook_results_json =
+		strdup(json_object_to_json_string_ext(results, JSON_C_TO_STRING_PLAIN));
+	store_restore_update(jobs_store(j), rs);
+	log_line("job %s: after hooks in %lldms", rs->id, (long long)rs->t_after);
+	json_object_put(results);
+	json_object_put(hooks);
+	return rc;
+}
+
 /* A restore on a Podman engine: the libpod call, then the loopback set up
  * again when the container has no network of its own (Podman leaves it
  * down).  Fills rs's container, timings and CRIU statistics; *tty says
@@ -809,7 +842,11 @@ void jobs_restore_run(struct jobs *j, struct job *job)
 		 (long long)rs.t_start, rs.retries);
 
 started:
-	/* 4. ready */
+	/* 4. the after hooks, in the copy, before it is called ready */
+	if (!rs.cold && after_restore(j, e, &ck, &rs, req, &err))
+		goto failed_kept;
+
+	/* 5. ready */
 	if (wait_ready(e, rs.container_id, probe, tty, since, &rs.t_ready, &err))
 		goto failed_kept;
 	rs.t_total = clock_mono_ms() - t0;

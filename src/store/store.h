@@ -82,6 +82,12 @@ struct store_checkpoint {
 	char engine_kind[16];     /* "docker" or "podman" (init: "docker") */
 	char archive_sha256[72];  /* podman: the archive's SHA-256 (hex), or "" */
 	char *criu_stats_json;    /* heap: CRIU's statistics as a JSON object, or NULL */
+	char *hooks_json;         /* heap: the hooks asked for (profile filled in), or NULL */
+	char *hook_results_json;  /* heap: what the before hooks did (JSON array), or NULL */
+	int64_t memory_before_hooks; /* bytes, or STORE_UNSET */
+	int64_t memory_at_dump;   /* bytes, or STORE_UNSET */
+	int64_t t_before;         /* ms running the before hooks, or STORE_UNSET */
+	int64_t t_settle;         /* ms waiting for memory to settle, or STORE_UNSET */
 };
 
 /* Zeroes *ck and sets every int64 field to STORE_UNSET, status pending. */
@@ -181,6 +187,8 @@ struct store_restore {
 	char *request_json;       /* heap: the request's options (name, overrides,
 				   * ready) as JSON, for the job; or NULL */
 	char *criu_stats_json;    /* heap: CRIU's statistics as a JSON object, or NULL */
+	char *hook_results_json;  /* heap: what the after hooks did (JSON array), or NULL */
+	int64_t t_after;          /* ms running the after hooks, or STORE_UNSET */
 };
 
 void store_restore_init(struct store_restore *rs);

@@ -46,7 +46,13 @@ enum ck_column {
 	CK_READY_COLD_MS,
 	CK_ENGINE_KIND,
 	CK_ARCHIVE_SHA256,
-	CK_CRIU_STATS_JSON
+	CK_CRIU_STATS_JSON,
+	CK_HOOKS_JSON,
+	CK_HOOK_RESULTS_JSON,
+	CK_MEMORY_BEFORE_HOOKS,
+	CK_MEMORY_AT_DUMP,
+	CK_T_BEFORE,
+	CK_T_SETTLE
 };
 
 #define CK_COLUMNS                                                           \
@@ -55,7 +61,8 @@ enum ck_column {
 	"size_bytes, directory, t_commit, t_checkpoint, t_measure, t_total, " \
 	"created_at, updated_at, error_code, error_message, config_json, "   \
 	"files_json, ready_restore_ms, ready_cold_ms, engine_kind, "         \
-	"archive_sha256, criu_stats_json"
+	"archive_sha256, criu_stats_json, hooks_json, hook_results_json, "   \
+	"memory_before_hooks, memory_at_dump, t_before, t_settle"
 
 /* The same columns for listings, without the two big texts (the container's
  * inspect and the file list, kilobytes each) that no listing shows. */
@@ -65,7 +72,8 @@ enum ck_column {
 	"size_bytes, directory, t_commit, t_checkpoint, t_measure, t_total, " \
 	"created_at, updated_at, error_code, error_message, NULL, "          \
 	"NULL, ready_restore_ms, ready_cold_ms, engine_kind, "                \
-	"archive_sha256, criu_stats_json"
+	"archive_sha256, criu_stats_json, hooks_json, NULL, "                \
+	"memory_before_hooks, memory_at_dump, t_before, t_settle"
 
 static const char sql_insert[] =
 	"INSERT INTO checkpoints (id, name, container_id, container_name, "
@@ -73,9 +81,11 @@ static const char sql_insert[] =
 	"image_size, size_bytes, directory, t_commit, t_checkpoint, t_measure, "
 	"t_total, created_at, updated_at, error_code, error_message, config_json, "
 	"files_json, ready_restore_ms, ready_cold_ms, engine_kind, "
-	"archive_sha256, criu_stats_json) "
+	"archive_sha256, criu_stats_json, hooks_json, hook_results_json, "
+	"memory_before_hooks, memory_at_dump, t_before, t_settle) "
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-	"?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
+	"?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
+	"?29, ?30, ?31, ?32, ?33, ?34)";
 
 /* Everything but seq, id and created_at, which never change; ?18 is unused.
  * RETURNING hands back what the caller's struct may lack. */
@@ -87,7 +97,9 @@ static const char sql_update[] =
 	"t_checkpoint = ?15, t_measure = ?16, t_total = ?17, updated_at = ?19, "
 	"error_code = ?20, error_message = ?21, config_json = ?22, "
 	"files_json = ?23, ready_restore_ms = ?24, ready_cold_ms = ?25, "
-	"engine_kind = ?26, archive_sha256 = ?27, criu_stats_json = ?28 "
+	"engine_kind = ?26, archive_sha256 = ?27, criu_stats_json = ?28, "
+	"hooks_json = ?29, hook_results_json = ?30, memory_before_hooks = ?31, "
+	"memory_at_dump = ?32, t_before = ?33, t_settle = ?34 "
 	"WHERE id = ?1 RETURNING seq, created_at";
 
 static const char sql_get[] =
@@ -157,6 +169,10 @@ void store_checkpoint_init(struct store_checkpoint *ck)
 	ck->updated_at = STORE_UNSET;
 	ck->ready_restore_ms = STORE_UNSET;
 	ck->ready_cold_ms = STORE_UNSET;
+	ck->memory_before_hooks = STORE_UNSET;
+	ck->memory_at_dump = STORE_UNSET;
+	ck->t_before = STORE_UNSET;
+	ck->t_settle = STORE_UNSET;
 	snprintf(ck->engine_kind, sizeof(ck->engine_kind), "docker");
 }
 
@@ -170,9 +186,13 @@ void store_checkpoint_release(struct store_checkpoint *ck)
 	ck->files_json = NULL;
 	free(ck->criu_stats_json);
 	ck->criu_stats_json = NULL;
+	free(ck->hooks_json);
+	ck->hooks_json = NULL;
+	free(ck->hook_results_json);
+	ck->hook_results_json = NULL;
 }
 
-/* Binds every field of ck as parameters ?1..?28 (seq excepted).  ck must
+/* Binds every field of ck as parameters ?1..?34 (seq excepted).  ck must
  * outlive the statement's use: text is bound without a copy. */
 static enum store_result bind_record(sqlite3 *db, sqlite3_stmt *s,
 				     const struct store_checkpoint *ck)
@@ -201,6 +221,12 @@ static enum store_result bind_record(sqlite3 *db, sqlite3_stmt *s,
 	rc |= store_bind_optional(s, CK_READY_RESTORE_MS, ck->ready_restore_ms);
 	rc |= store_bind_optional(s, CK_READY_COLD_MS, ck->ready_cold_ms);
 	rc |= store_bind_heap(s, CK_CRIU_STATS_JSON, ck->criu_stats_json);
+	rc |= store_bind_heap(s, CK_HOOKS_JSON, ck->hooks_json);
+	rc |= store_bind_heap(s, CK_HOOK_RESULTS_JSON, ck->hook_results_json);
+	rc |= store_bind_optional(s, CK_MEMORY_BEFORE_HOOKS, ck->memory_before_hooks);
+	rc |= store_bind_optional(s, CK_MEMORY_AT_DUMP, ck->memory_at_dump);
+	rc |= store_bind_optional(s, CK_T_BEFORE, ck->t_before);
+	rc |= store_bind_optional(s, CK_T_SETTLE, ck->t_settle);
 	if (rc != SQLITE_OK) {
 		store_error_db(db, "cannot bind checkpoint '%.40s'", ck->id);
 		result = STORE_ERROR;
@@ -242,10 +268,16 @@ static enum store_result read_record(sqlite3 *db, sqlite3_stmt *s,
 	ck->updated_at = sqlite3_column_int64(s, CK_UPDATED_AT);
 	ck->ready_restore_ms = store_column_optional(s, CK_READY_RESTORE_MS);
 	ck->ready_cold_ms = store_column_optional(s, CK_READY_COLD_MS);
+	ck->memory_before_hooks = store_column_optional(s, CK_MEMORY_BEFORE_HOOKS);
+	ck->memory_at_dump = store_column_optional(s, CK_MEMORY_AT_DUMP);
+	ck->t_before = store_column_optional(s, CK_T_BEFORE);
+	ck->t_settle = store_column_optional(s, CK_T_SETTLE);
 	if (store_column_heap(s, CK_ERROR_MESSAGE, &ck->error_message) != 0 ||
 	    store_column_heap(s, CK_CONFIG_JSON, &ck->config_json) != 0 ||
 	    store_column_heap(s, CK_FILES_JSON, &ck->files_json) != 0 ||
-	    store_column_heap(s, CK_CRIU_STATS_JSON, &ck->criu_stats_json) != 0) {
+	    store_column_heap(s, CK_CRIU_STATS_JSON, &ck->criu_stats_json) != 0 ||
+	    store_column_heap(s, CK_HOOKS_JSON, &ck->hooks_json) != 0 ||
+	    store_column_heap(s, CK_HOOK_RESULTS_JSON, &ck->hook_results_json) != 0) {
 		store_error("out of memory reading checkpoint '%s'", ck->id);
 		goto out;
 	}

@@ -36,22 +36,24 @@ enum rs_column {
 	RS_ERROR_CODE,
 	RS_ERROR_MESSAGE,
 	RS_REQUEST_JSON,
-	RS_CRIU_STATS_JSON
+	RS_CRIU_STATS_JSON,
+	RS_HOOK_RESULTS_JSON,
+	RS_T_AFTER
 };
 
 #define RS_COLUMNS                                                        \
 	"seq, id, checkpoint_id, engine, container_id, container_name, "  \
 	"in_place, cold, status, t_create, t_stage, t_start, t_ready, "   \
 	"t_total, retries, created_at, updated_at, error_code, "          \
-	"error_message, request_json, criu_stats_json"
+	"error_message, request_json, criu_stats_json, hook_results_json, t_after"
 
 static const char sql_insert[] =
 	"INSERT INTO restores (id, checkpoint_id, engine, container_id, "
 	"container_name, in_place, cold, status, t_create, t_stage, t_start, "
 	"t_ready, t_total, retries, created_at, updated_at, error_code, "
-	"error_message, request_json, criu_stats_json) "
+	"error_message, request_json, criu_stats_json, hook_results_json, t_after) "
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-	"?15, ?16, ?17, ?18, ?19, ?20)";
+	"?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
 
 /* Everything but seq, id and created_at, which never change; ?15 is unused.
  * RETURNING hands back what the caller's struct may lack. */
@@ -61,7 +63,7 @@ static const char sql_update[] =
 	"status = ?8, t_create = ?9, t_stage = ?10, t_start = ?11, "
 	"t_ready = ?12, t_total = ?13, retries = ?14, updated_at = ?16, "
 	"error_code = ?17, error_message = ?18, request_json = ?19, "
-	"criu_stats_json = ?20 "
+	"criu_stats_json = ?20, hook_results_json = ?21, t_after = ?22 "
 	"WHERE id = ?1 RETURNING seq, created_at";
 
 static const char sql_get[] = "SELECT " RS_COLUMNS " FROM restores WHERE id = ?1";
@@ -124,6 +126,7 @@ void store_restore_init(struct store_restore *rs)
 	rs->t_start = STORE_UNSET;
 	rs->t_ready = STORE_UNSET;
 	rs->t_total = STORE_UNSET;
+	rs->t_after = STORE_UNSET;
 	rs->created_at = STORE_UNSET;
 	rs->updated_at = STORE_UNSET;
 }
@@ -136,6 +139,8 @@ void store_restore_release(struct store_restore *rs)
 	rs->request_json = NULL;
 	free(rs->criu_stats_json);
 	rs->criu_stats_json = NULL;
+	free(rs->hook_results_json);
+	rs->hook_results_json = NULL;
 }
 
 /* Binds every field of rs as parameters ?1..?19 (seq excepted).  rs must
@@ -165,6 +170,8 @@ static enum store_result bind_record(sqlite3 *db, sqlite3_stmt *s,
 	rc |= store_bind_heap(s, RS_ERROR_MESSAGE, rs->error_message);
 	rc |= store_bind_heap(s, RS_REQUEST_JSON, rs->request_json);
 	rc |= store_bind_heap(s, RS_CRIU_STATS_JSON, rs->criu_stats_json);
+	rc |= store_bind_heap(s, RS_HOOK_RESULTS_JSON, rs->hook_results_json);
+	rc |= store_bind_optional(s, RS_T_AFTER, rs->t_after);
 	if (rc != SQLITE_OK) {
 		store_error_db(db, "cannot bind restore '%.40s'", rs->id);
 		result = STORE_ERROR;
@@ -202,12 +209,14 @@ static enum store_result read_record(sqlite3 *db, sqlite3_stmt *s,
 	rs->t_start = store_column_optional(s, RS_T_START);
 	rs->t_ready = store_column_optional(s, RS_T_READY);
 	rs->t_total = store_column_optional(s, RS_T_TOTAL);
+	rs->t_after = store_column_optional(s, RS_T_AFTER);
 	rs->retries = sqlite3_column_int(s, RS_RETRIES);
 	rs->created_at = sqlite3_column_int64(s, RS_CREATED_AT);
 	rs->updated_at = sqlite3_column_int64(s, RS_UPDATED_AT);
 	if (store_column_heap(s, RS_ERROR_MESSAGE, &rs->error_message) != 0 ||
 	    store_column_heap(s, RS_REQUEST_JSON, &rs->request_json) != 0 ||
-	    store_column_heap(s, RS_CRIU_STATS_JSON, &rs->criu_stats_json) != 0) {
+	    store_column_heap(s, RS_CRIU_STATS_JSON, &rs->criu_stats_json) != 0 ||
+	    store_column_heap(s, RS_HOOK_RESULTS_JSON, &rs->hook_results_json) != 0) {
 		store_error("out of memory reading restore '%s'", rs->id);
 		goto out;
 	}

@@ -46,7 +46,8 @@ def record(**changes):
                   "tag": "counter-before-upgrade", "size_bytes": 7340032},
         "size_bytes": 2457600,
         "directory": "/var/lib/docker/containers/x/checkpoints/counter-before-upgrade",
-        "timings_ms": {"commit": 412, "checkpoint": 1180, "measure": 9, "total": 1623},
+        "timings_ms": {"commit": 412, "checkpoint": 1180, "measure": 9, "before": None,
+                       "settle": None, "total": 1623},
         "ready_ms": {"restore": 1003, "cold": None},
         "created_at": "2025-06-01T12:00:00Z",
         "updated_at": "2025-06-01T12:00:01.623+00:00",
@@ -55,6 +56,9 @@ def record(**changes):
         "engine_kind": "docker",
         "archive_sha256": None,
         "criu_stats": None,
+        "hooks": None,
+        "hook_results": None,
+        "memory_bytes": {"before_hooks": None, "at_dump": None},
     }
     ck.update(changes)
     return ck
@@ -69,13 +73,15 @@ def restore(**changes):
         "in_place": False,
         "cold": False,
         "status": "ready",
-        "timings_ms": {"create": 85, "stage": 240, "start": 610, "ready": 45, "total": 1003},
+        "timings_ms": {"create": 85, "stage": 240, "start": 610, "ready": 45, "after": None,
+                       "total": 1003},
         "retries": 1,
         "created_at": "2025-06-01T12:05:00Z",
         "updated_at": "2025-06-01T12:05:01.003+00:00",
         "error": None,
         "progress": None,
         "criu_stats": None,
+        "hook_results": None,
     }
     rs.update(changes)
     return rs
@@ -136,6 +142,7 @@ def test_document_basics():
         ("GET", "/health"), ("GET", "/openapi.json"),
         ("GET", "/engines"), ("POST", "/engines"),
         ("GET", "/engines/{name}"), ("DELETE", "/engines/{name}"),
+        ("GET", "/profiles"),
         ("POST", "/checkpoints"), ("GET", "/checkpoints"),
         ("GET", "/checkpoints/{id}"), ("DELETE", "/checkpoints/{id}"),
         ("POST", "/checkpoints/{id}/copies"),
@@ -643,14 +650,15 @@ def test_good_restore_records_pass():
     assert body["id"] == RS
     assert ("GET", "/restores/{id}", 200) in oc.exercised()
     # pending: nothing known yet
-    nothing = {"create": None, "stage": None, "start": None, "ready": None, "total": None}
+    nothing = {"create": None, "stage": None, "start": None, "ready": None, "after": None,
+               "total": None}
     oc.check("GET", url, 200, {**ETAG, **JSON},
              b(restore(status="pending", container={"id": None, "name": None},
                        timings_ms=nothing, retries=0)))
     # a cold start stages nothing
     oc.check("GET", url, 200, {**ETAG, **JSON},
              b(restore(cold=True, timings_ms={"create": 80, "stage": None, "start": 350,
-                                              "ready": 2950, "total": 3391})))
+                                              "ready": 2950, "after": None, "total": 3391})))
     # failed in place, with its error
     err = {"code": "not_ready", "message": "the probe gave up", "hint": "docker logs counter"}
     oc.check("GET", url, 200, {**ETAG, **JSON},
@@ -1204,7 +1212,8 @@ def lab(**changes):
 def test_podman_records_pass_and_bad_ones_fail():
     ck = record(engine_kind="podman", archive_sha256="ab" * 32,
                 directory="/var/lib/checkpointd/archives/" + CK + ".tar",
-                timings_ms={"commit": 3, "checkpoint": 450, "measure": None, "total": 455},
+                timings_ms={"commit": 3, "checkpoint": 450, "measure": None, "before": None,
+                            "settle": None, "total": 455},
                 criu_stats={"freezing_time_us": 588, "frozen_time_us": 146255,
                             "memdump_time_us": 561, "memwrite_time_us": 102,
                             "pages_scanned": 24, "pages_written": 17})

@@ -163,6 +163,20 @@ static void assert_same_record(const struct store_checkpoint *a,
 	assert_int_equal(a->ready_cold_ms, b->ready_cold_ms);
 	assert_string_equal(a->engine_kind, b->engine_kind);
 	assert_string_equal(a->archive_sha256, b->archive_sha256);
+	assert_int_equal(a->memory_before_hooks, b->memory_before_hooks);
+	assert_int_equal(a->memory_at_dump, b->memory_at_dump);
+	assert_int_equal(a->t_before, b->t_before);
+	assert_int_equal(a->t_settle, b->t_settle);
+	if (a->hooks_json || b->hooks_json) {
+		assert_non_null(a->hooks_json);
+		assert_non_null(b->hooks_json);
+		assert_string_equal(a->hooks_json, b->hooks_json);
+	}
+	if (a->hook_results_json || b->hook_results_json) {
+		assert_non_null(a->hook_results_json);
+		assert_non_null(b->hook_results_json);
+		assert_string_equal(a->hook_results_json, b->hook_results_json);
+	}
 	if (a->criu_stats_json || b->criu_stats_json) {
 		assert_non_null(a->criu_stats_json);
 		assert_non_null(b->criu_stats_json);
@@ -305,6 +319,12 @@ static void test_roundtrip(void **state)
 	snprintf(ck.engine_kind, sizeof(ck.engine_kind), "podman");
 	snprintf(ck.archive_sha256, sizeof(ck.archive_sha256), "%064d", 5);
 	ck.criu_stats_json = strdup("{\"frozen_time_us\":1234}");
+	ck.hooks_json = strdup("{\"profile\":\"jvm\",\"settle\":true}");
+	ck.hook_results_json = strdup("[{\"exit_code\":0}]");
+	ck.memory_before_hooks = 268435456;
+	ck.memory_at_dump = 0;
+	ck.t_before = 120;
+	ck.t_settle = 400;
 	assert_non_null(ck.error_message);
 	assert_non_null(ck.config_json);
 	assert_non_null(ck.files_json);

@@ -122,6 +122,12 @@ static void assert_same_restore(const struct store_restore *a,
 	assert_int_equal(a->t_start, b->t_start);
 	assert_int_equal(a->t_ready, b->t_ready);
 	assert_int_equal(a->t_total, b->t_total);
+	assert_int_equal(a->t_after, b->t_after);
+	if (a->hook_results_json || b->hook_results_json) {
+		assert_non_null(a->hook_results_json);
+		assert_non_null(b->hook_results_json);
+		assert_string_equal(a->hook_results_json, b->hook_results_json);
+	}
 	assert_int_equal(a->retries, b->retries);
 	assert_int_equal(a->created_at, b->created_at);
 	assert_int_equal(a->updated_at, b->updated_at);
@@ -208,6 +214,8 @@ static void test_roundtrip(void **state)
 	rs.t_start = 345;
 	rs.t_ready = 6789;
 	rs.t_total = 123456789012LL;
+	rs.t_after = 77;
+	rs.hook_results_json = strdup("[{\"exec\":[\"rm\"],\"exit_code\":0}]");
 	rs.retries = 3;
 	rs.created_at = 1700000000000LL;
 	rs.updated_at = 1700000000123LL;

@@ -6,6 +6,8 @@
  * Sleeps S seconds ("boot"), allocates and touches N MiB, prints "ready" and
  * creates /tmp/ready. With --port it then listens on 127.0.0.1:P and answers
  * each connection with "ok\n". Idles forever; SIGTERM/SIGINT exit 0.
+ * SIGUSR1 frees the heap (as a garbage collector hands memory back) and
+ * prints "freed N MiB": a hook before a checkpoint makes it smaller.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +22,9 @@
 #include <unistd.h>
 
 static void on_term(int sig) { (void)sig; _exit(0); }
+
+static volatile sig_atomic_t free_heap;
+static void on_usr1(int sig) { (void)sig; free_heap = 1; }
 
 static void usage(void)
 {
@@ -71,6 +76,8 @@ int main(int argc, char **argv)
     struct sigaction sa = { .sa_handler = on_term };
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    struct sigaction su = { .sa_handler = on_usr1 }; /* no SA_RESTART: wakes accept() */
+    sigaction(SIGUSR1, &su, NULL);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     printf("booting for %ld s, heap %ld MiB, pid %ld\n", boot, heap, (long)getpid());
@@ -96,6 +103,11 @@ int main(int argc, char **argv)
         close(rfd);
 
     for (;;) {
+        if (free_heap && mem) {
+            free(mem); /* a block this size is its own mapping: unmapped now */
+            mem = NULL;
+            printf("freed %ld MiB\n", heap);
+        }
         if (lfd < 0) {
             pause();
             continue;
