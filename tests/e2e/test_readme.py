@@ -41,5 +41,6 @@ def test_readme_examples_run(engine, docker, podman_engine, tmp_path):
         for c in cs:
             docker.call("DELETE", f"/containers/{c['Id']}?force=1", ok=None)
         docker.call("DELETE", "/containers/demo?force=1", ok=None)
+        docker.call("DELETE", "/containers/app?force=1", ok=None)
         for name in ("pdemo", "pdemo-clone"):
             podman_engine.call("DELETE", f"/containers/{name}?force=1", ok=None)
