@@ -886,7 +886,14 @@ static void explain_too_old(const struct ctx *c)
 static void explain_kernel_feature(const struct ctx *c)
 {
 	SET(code, "criu_kernel_feature");
-	if (span_find(c->err, "map_files")) {
+	if (span_find(c->err, "rlimit")) {
+		/* prlimit() on another user's process needs CAP_SYS_RESOURCE */
+		SET(message, "CRIU cannot read the resource limits of the container's processes: "
+			     "they run as a user other than root, and CRIU runs without the "
+			     "CAP_SYS_RESOURCE capability on the engine host");
+		SET(hint, "run the engine (containerd, runc and so CRIU) with root's full set of "
+			  "capabilities, or run the container's processes as root (--user 0)");
+	} else if (span_find(c->err, "map_files")) {
 		SET(message, "CRIU cannot read /proc/<pid>/map_files: it runs without the "
 			     "CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE capability");
 		SET(hint, "run the engine (dockerd and containerd) as root");
@@ -957,6 +964,7 @@ static const struct pattern patterns[] = {
 	{ "Can't get 1:16 opt", NULL, explain_too_old },
 	{ "PTRACE_O_SUSPEND_SECCOMP", NULL, explain_kernel_feature },
 	{ "map_files is inaccessible", NULL, explain_kernel_feature },
+	{ "Can't get rlimit", NULL, explain_kernel_feature },
 	{ "Can't mount controller dir", NULL, explain_cgroup },
 	{ "Locking network failed", NULL, explain_network_lock },
 };

@@ -32,6 +32,9 @@ struct api_field {
 int api_read_body(struct http_request *req, const struct api_field *fields, size_t nfields,
 		  struct json_object **out);
 
+/* 1 when v is a string of min to max bytes with no NUL inside. */
+int api_plain_string(struct json_object *v, size_t min, size_t max);
+
 /* An exec array (1 to 64 strings of 1 to 4096 characters) named field;
  * answers the 400 and returns -1 when it is not one. */
 int api_check_argv(struct http_request *req, struct json_object *argv, const char *field);

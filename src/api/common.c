@@ -262,7 +262,7 @@ bad:
 	return -1;
 }
 
-static int plain_string(struct json_object *v, size_t min, size_t max)
+int api_plain_string(struct json_object *v, size_t min, size_t max)
 {
 	size_t n;
 
@@ -280,7 +280,7 @@ int api_check_argv(struct http_request *req, struct json_object *argv, const cha
 		return bad_field(req, "invalid_field", field, "'%s' must be an array of 1 to 64 %s",
 				 field, "strings");
 	for (i = 0; i < n; i++)
-		if (!plain_string(json_object_array_get_idx(argv, i), 1, 4096))
+		if (!api_plain_string(json_object_array_get_idx(argv, i), 1, 4096))
 			return bad_field(req, "invalid_field", field,
 					 "'%s' must hold strings of 1 to %s characters", field,
 					 "4096");

@@ -55,16 +55,6 @@ static int check_int(struct http_request *req, struct json_object *o, const char
 	return 0;
 }
 
-static int plain_string(struct json_object *v, size_t min, size_t max)
-{
-	size_t n;
-
-	if (!json_object_is_type(v, json_type_string))
-		return 0;
-	n = (size_t)json_object_get_string_len(v);
-	return n >= min && n <= max && strlen(json_object_get_string(v)) == n;
-}
-
 /* The ready probe: exactly one of exec, http, tcp, log; timeout_s and
  * interval_ms optional. */
 static int check_ready(struct http_request *req, struct json_object *ready)
@@ -82,7 +72,7 @@ static int check_ready(struct http_request *req, struct json_object *ready)
 				return -1;
 		} else if (strcmp(key, "http") == 0) {
 			kinds++;
-			if (!plain_string(val, 8, 2048) ||
+			if (!api_plain_string(val, 8, 2048) ||
 			    (strncmp(json_object_get_string(val), "http://", 7) != 0 &&
 			     strncmp(json_object_get_string(val), "https://", 8) != 0))
 				return bad(req, field, "'ready.http' must be an http:// or https:// URL");
@@ -90,14 +80,14 @@ static int check_ready(struct http_request *req, struct json_object *ready)
 			const char *s = json_object_get_string(val), *colon;
 
 			kinds++;
-			if (!plain_string(val, 3, 300) || !(colon = strrchr(s, ':')) || colon == s ||
+			if (!api_plain_string(val, 3, 300) || !(colon = strrchr(s, ':')) || colon == s ||
 			    atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
 				return bad(req, field, "'ready.tcp' must be HOST:PORT");
 		} else if (strcmp(key, "log") == 0) {
 			regex_t re;
 
 			kinds++;
-			if (!plain_string(val, 1, 1024))
+			if (!api_plain_string(val, 1, 1024))
 				return bad(req, field, "'ready.log' must be a regular expression of 1 to 1024 characters");
 			if (regcomp(&re, json_object_get_string(val), REG_EXTENDED | REG_NOSUB))
 				return bad(req, field, "'ready.log' is not a valid extended regular expression");

@@ -1004,6 +1004,22 @@ static void test_podman_error_and_log(void **state)
 	assert_contains(d.message, "127.0.0.1:5000");
 }
 
+/* A process running as another user than root, with CRIU lacking
+ * CAP_SYS_RESOURCE (this sandbox's engines): prlimit() on it fails. */
+static void test_real_non_root(void **state)
+{
+	struct criu_diagnosis d;
+
+	(void)state;
+	explain_fixture("non_root",
+			"(00.082011) Error (criu/cr-dump.c:389): Can't get rlimit 0: Operation not "
+			"permitted",
+			&d);
+	assert_string_equal(d.code, "criu_kernel_feature");
+	assert_contains(d.message, "CAP_SYS_RESOURCE");
+	assert_contains(d.hint, "--user 0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1053,6 +1069,7 @@ int main(void)
 		cmocka_unit_test(test_path_from_real_errors),
 		cmocka_unit_test(test_dump_stats),
 		cmocka_unit_test(test_podman_error_and_log),
+		cmocka_unit_test(test_real_non_root),
 		cmocka_unit_test(test_path_edge_cases),
 	};
 
