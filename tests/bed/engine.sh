@@ -53,8 +53,12 @@ BED_DIR=${BED_DIR:-/var/tmp/checkpointd-bed}
 BED_BIN=${BED_BIN:-/opt/checkpointd-bed/bin}
 BED_START_TIMEOUT=${BED_START_TIMEOUT:-60}
 
-log() { printf 'engine.sh: %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# log, die and the helpers both engine scripts use; log lines start with
+# BED_SCRIPT ("engine.sh: ...")
+# shellcheck disable=SC2034 # read by lib.sh (shellcheck -x sees it)
+BED_SCRIPT=engine.sh
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib.sh"
 
 usage() {
     sed -n '5,21p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -62,32 +66,8 @@ usage() {
 }
 
 # ---------------------------------------------------------------------------
-# helpers
+# helpers (the shared ones are in lib.sh)
 # ---------------------------------------------------------------------------
-
-# pid_alive PID: true when PID exists and is not a zombie.
-pid_alive() {
-    local pid=$1 stat="" state
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    read -r stat 2>/dev/null <"/proc/$pid/stat" || return 1
-    state=${stat##*) } # field 3, after "(comm) "
-    state=${state:0:1}
-    [[ -n $state && $state != Z && $state != X ]]
-}
-
-# read_pid FILE: print the PID stored in FILE (nothing if absent/garbage).
-read_pid() {
-    local pid=""
-    if [[ -r $1 ]]; then read -r pid 2>/dev/null <"$1" || true; fi
-    if [[ $pid =~ ^[0-9]+$ ]]; then printf '%s\n' "$pid"; fi
-}
-
-# read_port: print the port engine NAME was last started on (or nothing).
-read_port() {
-    local port=""
-    if [[ -r $D/port ]]; then read -r port 2>/dev/null <"$D/port" || true; fi
-    if [[ $port =~ ^[0-9]+$ ]]; then printf '%s\n' "$port"; fi
-}
 
 # pid_is PID COMM [ARG]: PID is alive, runs COMM (/proc/PID/comm, which is
 # truncated to 15 chars) and, if ARG is given, has ARG among its arguments.
@@ -105,66 +85,11 @@ pid_is() {
     return 1
 }
 
-# kill_wait PID SECONDS: SIGTERM, wait up to SECONDS, then SIGKILL and wait.
-kill_wait() {
-    local pid=$1 secs=$2 i
-    pid_alive "$pid" || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < secs * 10; i++)); do
-        pid_alive "$pid" || return 0
-        sleep 0.1
-    done
-    log "pid $pid did not stop within ${secs}s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        pid_alive "$pid" || return 0
-        sleep 0.1
-    done
-    log "WARNING: pid $pid still present after SIGKILL"
-}
-
-# port_listening PORT: some socket in this network namespace listens on
-# TCP PORT (any address). Reads /proc, sends no traffic.
-port_listening() {
-    local hex
-    hex=$(printf ':%04X' "$1")
-    awk -v p="$hex" 'NR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { found = 1 }
-                     END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# wait_port_free PORT SECONDS
-wait_port_free() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        port_listening "$1" || return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-# ping_ok PORT [TLS_DIR]: the engine answers _ping (with TLS_DIR: over TLS,
-# verified against TLS_DIR/ca.pem, with TLS_DIR's client certificate).
-ping_ok() {
-    local -a certs=()
-    if [[ -n ${2:-} ]]; then
-        certs=(--cacert "$2/ca.pem" --cert "$2/cert.pem" --key "$2/key.pem")
-        [[ $(curl -s --max-time 2 "${certs[@]}" "https://127.0.0.1:$1/_ping" 2>/dev/null) == OK ]]
-        return
-    fi
-    [[ $(curl -s --max-time 2 "http://127.0.0.1:$1/_ping" 2>/dev/null) == OK ]]
-}
-
 # read_tls: print the TLS folder engine NAME was last started with (or nothing).
 read_tls() {
     local dir=""
     if [[ -r $D/tls ]]; then read -r dir 2>/dev/null <"$D/tls" || true; fi
     if [[ -n $dir ]]; then printf '%s\n' "$dir"; fi
-}
-
-check_port() {
-    if ! [[ $1 =~ ^[0-9]+$ ]] || (($1 < 1 || $1 > 65535)); then
-        die "bad port '$1'"
-    fi
 }
 
 # Set the per-engine paths for NAME.
@@ -221,17 +146,6 @@ kill_leftover_tasks() {
             kill_wait "$p" 5
         fi
     done
-}
-
-# Unmount whatever is still mounted below D, deepest first. dockerd
-# bind-mounts its data root onto itself and mounts exec/netns/default; a
-# clean shutdown does not always undo that (never after a SIGKILL), nor the
-# overlay/shm mounts of containers of a killed run.
-unmount_below_D() {
-    local m
-    while read -r m; do
-        umount -l "$m" 2>/dev/null || log "WARNING: could not unmount $m"
-    done < <(awk -v d="$D/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
 }
 
 # Stop engine NAME (paths set). Quiet and successful when nothing runs.
@@ -297,11 +211,7 @@ cmd_start() {
 
     # Leftovers of an earlier run of this NAME (also a killed one).
     stop_engine
-    if port_listening "$port"; then
-        local who
-        who=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'users:.*' | head -n1 || true)
-        die "port $port on 127.0.0.1 is already in use by another process ${who:-(unknown)}"
-    fi
+    check_port_free "$port"
 
     # containerd never removes the ctrd-checkpoint* copies it makes on each
     # restore; they pile up in D/tmp while the engine runs. Start afresh.

@@ -90,8 +90,12 @@ BED_START_TIMEOUT=${BED_START_TIMEOUT:-60}
 BED_PODMAN_LOG_LEVEL=${BED_PODMAN_LOG_LEVEL:-warn}
 RUNC_ROOT=/run/runc
 
-log() { printf 'podman.sh: %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# log, die and the helpers both engine scripts use; log lines start with
+# BED_SCRIPT ("podman.sh: ...")
+# shellcheck disable=SC2034 # read by lib.sh (shellcheck -x sees it)
+BED_SCRIPT=podman.sh
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib.sh"
 
 usage() {
     sed -n '7,25p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -99,18 +103,8 @@ usage() {
 }
 
 # ---------------------------------------------------------------------------
-# helpers (same as engine.sh's)
+# helpers (the shared ones, same as engine.sh's, are in lib.sh)
 # ---------------------------------------------------------------------------
-
-# pid_alive PID: true when PID exists and is not a zombie.
-pid_alive() {
-    local pid=$1 stat="" state
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    read -r stat 2>/dev/null <"/proc/$pid/stat" || return 1
-    state=${stat##*) } # field 3, after "(comm) "
-    state=${state:0:1}
-    [[ -n $state && $state != Z && $state != X ]]
-}
 
 # ppid_of PID: print the parent PID of PID (nothing when gone).
 ppid_of() {
@@ -119,20 +113,6 @@ ppid_of() {
     rest=${stat##*) } # "S PPID ..."
     rest=${rest#* }
     printf '%s\n' "${rest%% *}"
-}
-
-# read_pid FILE: print the PID stored in FILE (nothing if absent/garbage).
-read_pid() {
-    local pid=""
-    if [[ -r $1 ]]; then read -r pid 2>/dev/null <"$1" || true; fi
-    if [[ $pid =~ ^[0-9]+$ ]]; then printf '%s\n' "$pid"; fi
-}
-
-# read_port: print the port engine NAME was last started on (or nothing).
-read_port() {
-    local port=""
-    if [[ -r $D/port ]]; then read -r port 2>/dev/null <"$D/port" || true; fi
-    if [[ $port =~ ^[0-9]+$ ]]; then printf '%s\n' "$port"; fi
 }
 
 # comm_of PID: /proc/PID/comm (nothing when gone).
@@ -207,54 +187,6 @@ is_our_service() {
         prev=$a
     done
     ((seen_root && seen_service))
-}
-
-# kill_wait PID SECONDS: SIGTERM, wait up to SECONDS, then SIGKILL and wait.
-kill_wait() {
-    local pid=$1 secs=$2 i
-    pid_alive "$pid" || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < secs * 10; i++)); do
-        pid_alive "$pid" || return 0
-        sleep 0.1
-    done
-    log "pid $pid did not stop within ${secs}s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        pid_alive "$pid" || return 0
-        sleep 0.1
-    done
-    log "WARNING: pid $pid still present after SIGKILL"
-}
-
-# port_listening PORT: some socket in this network namespace listens on
-# TCP PORT (any address). Reads /proc, sends no traffic.
-port_listening() {
-    local hex
-    hex=$(printf ':%04X' "$1")
-    awk -v p="$hex" 'NR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { found = 1 }
-                     END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# wait_port_free PORT SECONDS
-wait_port_free() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        port_listening "$1" || return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-# ping_ok PORT: the engine answers _ping.
-ping_ok() {
-    [[ $(curl -s --max-time 2 "http://127.0.0.1:$1/_ping" 2>/dev/null) == OK ]]
-}
-
-check_port() {
-    if ! [[ $1 =~ ^[0-9]+$ ]] || (($1 < 1 || $1 > 65535)); then
-        die "bad port '$1'"
-    fi
 }
 
 # Set the per-engine paths for NAME.
@@ -375,16 +307,6 @@ delete_runc_state() {
     done
 }
 
-# Unmount whatever is still mounted below D, deepest first: the overlay
-# driver's private bind mount of D/storage/overlay, containers' rootfs
-# overlays and shm tmpfs (a killed container is never unmounted by podman).
-unmount_below_D() {
-    local m
-    while read -r m; do
-        umount -l "$m" 2>/dev/null || log "WARNING: could not unmount $m"
-    done < <(awk -v d="$D/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
-}
-
 # Stop engine NAME (paths set). Quiet and successful when nothing runs.
 stop_engine() {
     local pid port stopped=0
@@ -426,11 +348,7 @@ cmd_start() {
 
     # Leftovers of an earlier run of this NAME (also a killed one).
     stop_engine
-    if port_listening "$port"; then
-        local who
-        who=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'users:.*' | head -n1 || true)
-        die "port $port on 127.0.0.1 is already in use by another process ${who:-(unknown)}"
-    fi
+    check_port_free "$port"
 
     # run root and libpod tmpdir are meant to be tmpfs: start them empty, as
     # after a reboot (podman then resets the state of every container, which
