@@ -23,7 +23,7 @@ LABEL org.checkpointd.stage=build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       gcc libc6-dev make pkg-config \
-      libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev \
+      libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -41,7 +41,7 @@ LABEL org.opencontainers.image.title="checkpointd" \
 # curl costs little: libcurl4 is needed anyway.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libcurl4 libjson-c5 libsqlite3-0 ca-certificates curl \
+      libmicrohttpd12 libcurl4 libssl3 libjson-c5 libsqlite3-0 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 checkpointd \
  && useradd --system --uid 10001 --gid checkpointd --no-create-home \

@@ -13,7 +13,7 @@ VERSION    := 0.1.0
 CC         ?= cc
 SANITIZE   ?=
 BUILD      := build
-PKGS       := libmicrohttpd libcurl json-c sqlite3
+PKGS       := libmicrohttpd libcurl json-c sqlite3 libcrypto
 
 WARNINGS   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
               -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla \

@@ -3,7 +3,7 @@
 # testing) checkpointd needs, only those missing, with apt-get.  Quick when
 # everything is there.  Needs root only when something must be installed.
 set -eu
-build="gcc libc6-dev make pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev"
+build="gcc libc6-dev make pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev libssl-dev"
 test="$build libcmocka-dev python3 python3-pytest python3-jsonschema curl"
 case "${1:-build}" in
 build) want=$build ;;

@@ -162,11 +162,12 @@ int jobs_podman_checkpoint(struct jobs *j, struct engine *e, struct store_checkp
 	int64_t t;
 	int rc = -1;
 
-	if (!x) {
+	if (x)
+		x->fd = -1;
+	if (!x || sha256_init(&x->sha)) {
 		jobs_fail(err, "internal_error", "out of memory");
 		goto out;
 	}
-	x->fd = -1;
 	/* 1. the image a restore needs: the container's own (the export holds
 	 * the root filesystem's changes on top of it; nothing is committed) */
 	t = clock_mono_ms();
@@ -191,7 +192,7 @@ int jobs_podman_checkpoint(struct jobs *j, struct engine *e, struct store_checkp
 	}
 	x->j = j;
 	x->id = ck->id;
-	sha256_init(&x->sha);
+
 	tar_counter_init(&x->tar);
 	x->tar.on_entry = export_entry;
 	x->tar.on_data = export_data;
@@ -244,6 +245,8 @@ int jobs_podman_checkpoint(struct jobs *j, struct engine *e, struct store_checkp
 out:
 	if (x && x->fd >= 0)
 		close(x->fd);
+	if (x)
+		sha256_release(&x->sha);
 	free(x);
 	json_object_put(img);
 	json_object_put(cfg);

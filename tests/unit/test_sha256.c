@@ -16,7 +16,7 @@ static void digest(const char *data, size_t len, char out[65])
 {
 	struct sha256 s;
 
-	sha256_init(&s);
+	assert_int_equal(sha256_init(&s), 0);
 	sha256_feed(&s, data, len);
 	sha256_hex(&s, out);
 }
@@ -43,7 +43,7 @@ static void test_million(void **state)
 
 	(void)state;
 	memset(a, 'a', sizeof(a));
-	sha256_init(&s);
+	assert_int_equal(sha256_init(&s), 0);
 	for (i = 0; i < 1000; i++)
 		sha256_feed(&s, a, sizeof(a));
 	sha256_hex(&s, out);
@@ -63,7 +63,7 @@ static void test_pieces(void **state)
 	for (len = 0; len <= sizeof(data); len += 13) {
 		digest(data, len, whole);
 		for (cut = 0; cut <= len; cut++) {
-			sha256_init(&s);
+			assert_int_equal(sha256_init(&s), 0);
 			sha256_feed(&s, data, cut);
 			sha256_feed(&s, data + cut, len - cut);
 			sha256_hex(&s, split);
@@ -72,12 +72,28 @@ static void test_pieces(void **state)
 	}
 }
 
+/* An unfinished digest is released; finishing twice gives nothing new. */
+static void test_release(void **state)
+{
+	struct sha256 s;
+	char out[65];
+
+	(void)state;
+	assert_int_equal(sha256_init(&s), 0);
+	sha256_feed(&s, "abc", 3);
+	sha256_release(&s);
+	sha256_release(&s);
+	sha256_hex(&s, out);
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_million),
 		cmocka_unit_test(test_pieces),
+		cmocka_unit_test(test_release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
