@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """checkpointd benchmark: checkpoint and restore through checkpointd vs by hand
 with Docker's own calls, restored vs cold time to ready, moving a checkpoint
-to a second engine, and the API's throughput (bench/api_bench.py).
+to a second engine, the same on a Podman engine (checkpointd vs libpod's own
+calls), and the API's throughput (bench/api_bench.py).
 
 Method (bench/README.md defines every figure):
 
@@ -64,13 +65,43 @@ Method (bench/README.md defines every figure):
   workload is not recorded.  `sync` before every timed call.  containerd's
   ctrd-checkpoint* leftovers (one per restore, ENGINE-NOTES.md) are removed
   between calls, outside any timing.
+* Podman: a private Podman engine (`tests/bed/podman.sh start bench-podman
+  <free port>`), known to the service as `podman` (`podman+tcp://`), with the
+  same two images copied from `bench` (images/get -> images/load -> tag).
+  Before the rounds, two archives of the workload, each from a fresh booted
+  container: one through checkpointd, one exported by hand.  In every
+  round, after Docker's figures:
+  5. by hand, on a fresh container: `POST
+     /libpod/containers/{id}/checkpoint?export=true` (the archive, written
+     to a file), timed.
+  6. through checkpointd, on a fresh container: `POST
+     /checkpoints?wait=true {"engine": "podman"}`, timed.
+  7. by hand: the workload's by-hand archive sent to `POST
+     /libpod/containers/import/restore?import=true&name=NEW`, the loopback
+     of the new container set up again (Podman leaves it down after a
+     restore in network mode none; a helper container in its network
+     namespace with NET_ADMIN runs `ip link set lo up`, as the service does
+     with its own helper) and the probe, timed from the restore call to the
+     probe's success.
+  8. `POST /restores?wait=true` of the workload's checkpointd archive: a
+     new container (libpod import + the loopback fix), to ready, timed.
+  9. the same with `"cold": true`.
+  Both restores read an archive made before the rounds: a restore right
+  after a checkpoint on the same engine competes with that checkpoint's
+  aftermath (presumably Podman's cleanup of the stopped container) and was
+  seen slower (CRIU's restore of Tomcat 2-4x).
+  Probes on Podman run as the service runs them there: exec with stdout and
+  stderr attached, the start call attached (it ends with the command).
 * At the end, with the service still running, bench/api_bench.py measures
   the API (`api_get_rps`, `api_over_bare_mhd`).
 
 Environment: QUICK=1 for 3 runs of 3 workloads; BENCH_RESULTS=DIR writes the
-results there instead of bench/results.
-Output: tables on stdout, bench/results/latest.json, and the chart
-bench/results/time-to-ready.png (gnuplot, bench/chart.gp).
+results there instead of bench/results; BENCH_ONLY=KEY[,KEY] runs only those
+workloads; BENCH_RUNS=N recorded runs per workload; BENCH_NO_API=1 skips the
+API figures.
+Output: tables on stdout and in bench/results/latest.md,
+bench/results/latest.json, and the chart bench/results/time-to-ready.png
+(gnuplot, bench/chart.gp).
 """
 
 import datetime
@@ -100,11 +131,15 @@ TOMCAT_IMAGE = "checkpointd-bench/tomcat:10"
 ENGINE_NAME = "bench"          # our own engine; tests use e2e*, dev, a, b
 ENGINE_B_NAME = "bench-b"      # our second engine, the copies' target
 SVC_ENGINE_B = "b"             # bench-b's name inside the service
+PODMAN_NAME = "bench-podman"   # our Podman engine (tests/bed/podman.sh)
+SVC_PODMAN = "podman"          # its name inside the service
 PREFIX = "bench-"              # every container we make is named bench-...
 CLI_REPO = "bench-cli"         # images committed by hand
 
 QUICK = os.environ.get("QUICK", "") == "1"
-RUNS = 3 if QUICK else 5
+RUNS = int(os.environ.get("BENCH_RUNS") or (3 if QUICK else 5))
+ONLY = [k for k in os.environ.get("BENCH_ONLY", "").split(",") if k]   # workload keys
+NO_API = os.environ.get("BENCH_NO_API", "") == "1"
 WARMUP_ROUNDS = 1
 APP_PORT = 8080                # inside the container's own network namespace
 START_RETRIES = 3              # engine start?checkpoint= retries on 'already exists'
@@ -216,16 +251,25 @@ def tomcat():
 
 
 def workloads():
-    return [slowboot(h, b) for h, b in SLOWBOOT_MATRIX] + [tomcat()]
+    ws = [slowboot(h, b) for h, b in SLOWBOOT_MATRIX] + [tomcat()]
+    if ONLY:
+        unknown = set(ONLY) - {w.key for w in ws}
+        if unknown:
+            raise SystemExit(f"bench: BENCH_ONLY names no workload of this run: "
+                             f"{sorted(unknown)}; there are {[w.key for w in ws]}")
+        ws = [w for w in ws if w.key in ONLY]
+    return ws
 
 
 # --- the engine, called directly ------------------------------------------------
 
 class Engine:
+    SCRIPT = "engine.sh"         # the bed script that runs this kind of engine
+
     def __init__(self, port, name=ENGINE_NAME):
         self.port = port
         self.name = name
-        self.dir = pathlib.Path(bed("engine.sh", "dir", name, capture=True))
+        self.dir = pathlib.Path(bed(self.SCRIPT, "dir", name, capture=True))
 
     def call(self, method, path, obj=None, ok=(200, 201, 204, 304)):
         status, data, ms = http_call(self.port, method, path, obj)
@@ -388,6 +432,182 @@ class Engine:
         return split
 
 
+class PodmanEngine(Engine):
+    """A Podman engine (`podman system service`, tests/bed/podman.sh): the
+    Docker-compatible routes where they serve, libpod's for checkpoint and
+    restore."""
+
+    SCRIPT = "podman.sh"
+    LIBPOD = "/v4.0.0/libpod"
+
+    def exec_ok(self, cid, argv):
+        """One probe attempt the way the service makes it on Podman
+        (engine_podman_exec): exec create with stdout and stderr attached
+        (Podman refuses an exec without a stream), start attached (the call
+        ends when the command does), then its exit code.  False when it
+        failed or the container does not take execs yet (409)."""
+        status, x, _ = self.call("POST", f"/containers/{cid}/exec",
+                                 {"Cmd": argv, "AttachStdout": True, "AttachStderr": True},
+                                 ok=None)
+        if status == 409:
+            return False
+        expect(f"engine {self.name} exec create", status, x, (201,))
+        status, data, _ = self.call("POST", f"/exec/{x['Id']}/start", {"Detach": False}, ok=None)
+        if status == 409:
+            return False
+        expect(f"engine {self.name} exec start", status, data, (200, 204))
+        _, j, _ = self.call("GET", f"/exec/{x['Id']}/json")
+        return j.get("ExitCode") == 0
+
+    def memory_kib(self, cid):
+        """The container's anonymous memory, KiB: Podman's compat stats have
+        no breakdown, so its cgroup's memory.stat (rss of cgroup v1, anon of
+        v2), found through libpod's inspect (State.CgroupPath)."""
+        _, j, _ = self.call("GET", f"{self.LIBPOD}/containers/{cid}/json")
+        cg = (j.get("State") or {}).get("CgroupPath")
+        if not cg:
+            return None
+        for path, keys in ((f"/sys/fs/cgroup/memory{cg}/memory.stat", ("total_rss", "rss")),
+                           (f"/sys/fs/cgroup{cg}/memory.stat", ("anon",))):
+            try:
+                with open(path) as fh:
+                    st = dict(line.split() for line in fh if len(line.split()) == 2)
+            except OSError:
+                continue
+            for k in keys:
+                if k in st:
+                    return int(st[k]) // 1024
+        return None
+
+    def remove_ours(self):
+        """Every container whose name starts with bench- (ours, the
+        service's restores of ours, our loopback helpers)."""
+        flt = urllib.parse.quote(json.dumps({"name": [PREFIX]}))
+        _, out, _ = self.call("GET", f"/containers/json?all=1&filters={flt}")
+        for c in out:
+            if any(n.lstrip("/").startswith(PREFIX) for n in c.get("Names", [])):
+                self.remove(c["Id"])
+
+    def ensure_image(self, src, ref):
+        """ref on this engine with the same Id as on engine src: copied when
+        missing (`GET /images/{id}/get` on src into a file, `POST
+        /images/load` here), then tagged ref (a load of an image got by id
+        has no name).  An older image that had the tag is removed."""
+        _, info, _ = src.call("GET", f"/images/{urllib.parse.quote(ref, safe='')}/json")
+        iid = info["Id"]
+        status, mine, _ = self.call("GET", f"/images/{urllib.parse.quote(ref, safe='')}/json",
+                                    ok=None)
+        old = mine.get("Id") if status == 200 and isinstance(mine, dict) else None
+        if old == iid:
+            return iid, False
+        status, _, _ = self.call("GET", f"/images/{iid}/json", ok=None)
+        if status != 200:
+            with tempfile.TemporaryFile(prefix="checkpointd-bench-image-") as fh:
+                conn = http.client.HTTPConnection("127.0.0.1", src.port, timeout=900)
+                try:
+                    conn.request("GET", f"/images/{iid}/get")
+                    r = conn.getresponse()
+                    if r.status != 200:
+                        raise BenchError(f"engine {src.name} GET /images/{iid}/get: HTTP "
+                                         f"{r.status}: {r.read()[:300]!r}")
+                    shutil.copyfileobj(r, fh, 1 << 20)
+                finally:
+                    conn.close()
+                size = fh.tell()
+                fh.seek(0)
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=900,
+                                                  blocksize=1 << 20)
+                try:
+                    conn.request("POST", "/images/load", body=fh,
+                                 headers={"Content-Type": "application/x-tar",
+                                          "Content-Length": str(size)})
+                    r = conn.getresponse()
+                    raw = r.read()
+                finally:
+                    conn.close()
+                if r.status != 200:
+                    raise BenchError(f"engine {self.name} POST /images/load: HTTP {r.status}: "
+                                     f"{raw[:300]!r}")
+        repo, tag = ref.rsplit(":", 1)
+        self.call("POST", f"/images/{iid}/tag?repo={urllib.parse.quote(repo, safe='')}&tag={tag}",
+                  ok=(200, 201))
+        if old:
+            self.remove_image(old)
+        return iid, True
+
+    def libpod_checkpoint(self, cid, path):
+        """`POST /libpod/containers/{id}/checkpoint?export=true` (what `podman
+        container checkpoint --export` calls), its answer, the archive,
+        written to path as it comes.  Returns (client ms, bytes)."""
+        t0 = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=900)
+        try:
+            conn.request("POST", f"{self.LIBPOD}/containers/{cid}/checkpoint?export=true")
+            r = conn.getresponse()
+            if r.status != 200:
+                raise BenchError(f"engine {self.name} libpod checkpoint of {cid[:12]}: HTTP "
+                                 f"{r.status}: {r.read()[:800]!r}")
+            with open(path, "wb") as fh:
+                shutil.copyfileobj(r, fh, 256 << 10)
+                nbytes = fh.tell()
+        finally:
+            conn.close()
+        return (time.perf_counter() - t0) * 1000.0, nbytes
+
+    def libpod_restore(self, path, name):
+        """`POST /libpod/containers/import/restore?import=true&name=NAME` with
+        the archive as the body (what `podman container restore --import
+        --name` calls; printStats=true for CRIU's figures).  Returns {ms,
+        upload_ms (until the body was sent), id, criu_restore_ms}."""
+        size = os.path.getsize(path)
+        t0 = time.perf_counter()
+        # the body in 256 KiB pieces, as the service sends it
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=900,
+                                          blocksize=256 << 10)
+        try:
+            with open(path, "rb") as fh:
+                conn.request("POST", f"{self.LIBPOD}/containers/import/restore?import=true"
+                             f"&printStats=true&name={urllib.parse.quote(name)}", body=fh,
+                             headers={"Content-Type": "application/x-tar",
+                                      "Content-Length": str(size)})
+            t_sent = time.perf_counter()
+            r = conn.getresponse()
+            raw = r.read()
+        finally:
+            conn.close()
+        ms = (time.perf_counter() - t0) * 1000.0
+        if r.status != 200:
+            raise BenchError(f"engine {self.name} libpod restore of {path}: HTTP {r.status}: "
+                             f"{raw[:800]!r}")
+        out = json.loads(raw)
+        st = out.get("criu_statistics") or {}
+        return {"ms": ms, "upload_ms": (t_sent - t0) * 1000.0, "id": out["Id"],
+                "criu_restore_ms": st["restore_time"] / 1000.0 if "restore_time" in st else None}
+
+    def loopback_up(self, cid, name):
+        """What the service does after a Podman restore in network mode none
+        (jobs_podman_loopback_up): a helper container in the restored one's
+        network namespace with NET_ADMIN sets lo up (here busybox's `ip` from
+        the test image), created, started, waited for, removed.  Returns (ms,
+        {create, start, wait, remove: ms of each call})."""
+        t0 = time.perf_counter()
+        parts = {}
+        _, h, parts["create"] = self.call(
+            "POST", "/containers/create?name=" + urllib.parse.quote(name),
+            {"Image": IMAGE, "Cmd": ["ip", "link", "set", "lo", "up"],
+             "HostConfig": {"NetworkMode": f"container:{cid}", "CapAdd": ["NET_ADMIN"]}})
+        try:
+            _, _, parts["start"] = self.call("POST", f"/containers/{h['Id']}/start")
+            _, st, parts["wait"] = self.call("POST", f"/containers/{h['Id']}/wait")
+            if st.get("StatusCode") != 0:
+                raise BenchError(f"loopback helper for {cid[:12]} exited {st}")
+        finally:
+            t1 = time.perf_counter()
+            self.remove(h["Id"])
+            parts["remove"] = (time.perf_counter() - t1) * 1000.0
+        return (time.perf_counter() - t0) * 1000.0, parts
+
+
 # --- the service ------------------------------------------------------------------
 
 class Service:
@@ -395,14 +615,16 @@ class Service:
     stopped by its PID."""
 
     def __init__(self, engines):
-        """engines: [(name, port)], the first the default."""
+        """engines: [(name, port, kind)], kind "docker" or "podman"; the
+        first the default."""
         self.data_dir = tempfile.mkdtemp(prefix="checkpointd-bench-")
         self.port = free_port()
         self.log_path = os.path.join(self.data_dir, "service.log")
         self.log = open(self.log_path, "ab")
         flags = []
-        for name, port in engines:
-            flags += ["--engine", f"{name}=tcp://127.0.0.1:{port}"]
+        for name, port, kind in engines:
+            scheme = "podman+tcp" if kind == "podman" else "tcp"
+            flags += ["--engine", f"{name}={scheme}://127.0.0.1:{port}"]
         self.proc = subprocess.Popen(
             [str(BINARY), "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir,
              *flags],
@@ -457,6 +679,17 @@ class Service:
         """VmHWM := VmRSS now (clear_refs 5, our own process)."""
         with open(f"/proc/{self.proc.pid}/clear_refs", "w") as fh:
             fh.write("5")
+
+    def podman_restore_split(self, rid):
+        """The service's log lines of a Podman restore job: (libpod restore
+        call ms, loopback set-up ms); None where a line is missing."""
+        try:
+            text = pathlib.Path(self.log_path).read_text(errors="replace")
+        except OSError:
+            return None, None
+        call = re.search(rf"job {rid}: restored \S+ on Podman in (\d+)ms", text)
+        lo = re.search(rf"job {rid}: loopback set up in (\d+)ms", text)
+        return (float(call.group(1)) if call else None, float(lo.group(1)) if lo else None)
 
     def log_tail(self):
         try:
@@ -628,8 +861,140 @@ def service_ready_run(engine, svc, ck_id, w, cold):
     return ms, rec, split
 
 
-def one_round(engine, engine_b, svc, ck_id, w, n):
-    """One run of every figure, in a fixed order; returns {name: value}."""
+def podman_libpod_checkpoint_run(pe, w, n, tmpdir):
+    """Podman by hand, on a fresh container: the libpod checkpoint with
+    export, timed (the archive written to a file in tmpdir as it comes).
+    The container and the archive are gone again afterwards."""
+    name = f"{PREFIX}plib-{n}"
+    tar = pathlib.Path(tmpdir) / f"{name}.tar"
+    cid = pe.create(name, w)
+    r = {}
+    try:
+        pe.call("POST", f"/containers/{cid}/start")
+        pe.wait_booted(cid, w)
+        settle()
+        r["podman_checkpoint_libpod_ms"], r["podman_checkpoint_libpod_bytes"] = \
+            pe.libpod_checkpoint(cid, tar)
+        return r
+    finally:
+        pe.remove(cid)
+        tar.unlink(missing_ok=True)
+
+
+def podman_libpod_restore_run(pe, w, n, tar):
+    """Podman by hand: the workload's by-hand archive (exported before the
+    rounds, as the service's) sent to libpod's restore with import into a
+    new container, the loopback set up as the service does, and the probe,
+    timed together from the restore call until the probe's success.  The
+    container is removed again."""
+    rid = None
+    r = {}
+    try:
+        settle()
+        t0 = time.perf_counter()
+        rr = pe.libpod_restore(tar, f"{PREFIX}plib-{n}-r")
+        rid = rr["id"]
+        r["podman_lib_lo_ms"], lo = pe.loopback_up(rid, f"{PREFIX}plo-{n}")
+        for k, v in lo.items():
+            r["podman_lib_lo_" + k] = v
+        r["podman_lib_probe_ms"], _ = pe.wait_ready(rid, w.probe)
+        r["podman_restore_libpod_ready_ms"] = (time.perf_counter() - t0) * 1000.0
+        r["podman_lib_restore_ms"] = rr["ms"]
+        r["podman_lib_upload_ms"] = rr["upload_ms"]
+        r["podman_lib_criu_ms"] = rr["criu_restore_ms"]
+        return r
+    finally:
+        if rid:
+            pe.remove(rid)
+
+
+def podman_service_checkpoint_run(pe, svc, w, n):
+    """Podman through checkpointd, on a fresh container: `POST
+    /checkpoints?wait=true` on engine podman (dump + export into the
+    service's archive), timed; deleted again afterwards."""
+    name = f"{PREFIX}psvc-{n}"
+    cid = pe.create(name, w)
+    ck = None
+    try:
+        pe.call("POST", f"/containers/{cid}/start")
+        pe.wait_booted(cid, w)
+        mem = pe.memory_kib(cid)
+        settle()
+        _, ck, ms = svc.call("POST", "/checkpoints?wait=true",
+                             {"container": name, "engine": SVC_PODMAN}, ok=(201,))
+        r = {"podman_checkpoint_service_ms": ms, "podman_checkpoint_bytes": ck["size_bytes"],
+             "podman_memory_kib": mem}
+        for k in ("commit", "checkpoint", "total"):
+            r["podman_ck_rec_" + k] = ck["timings_ms"][k]
+        cs = ck.get("criu_stats") or {}
+        for k in ("frozen_time_us", "memdump_time_us", "memwrite_time_us"):
+            r["podman_ck_criu_" + k] = cs.get(k)
+        return r
+    finally:
+        if ck is not None:
+            svc.delete("checkpoints", ck["id"])
+        pe.remove(cid)
+
+
+def podman_service_ready_run(pe, svc, ck_id, w, cold):
+    """POST /restores?wait=true of the workload's Podman checkpoint (a new
+    container, libpod import) or cold; returns (client ms, record, split:
+    the libpod call and the loopback set-up from the service's log, CRIU's
+    restore time from the record's statistics).  The restore is deleted
+    again (its container with it)."""
+    body = {"checkpoint": ck_id, "ready": w.service_probe()}
+    if cold:
+        body["cold"] = True
+    settle()
+    status, rec, ms = svc.call("POST", "/restores?wait=true", body, ok=None)
+    split = None
+    if isinstance(rec, dict) and rec.get("id"):
+        try:
+            expect("checkpointd POST /restores", status, rec, (201,))
+            if rec["status"] != "ready":
+                raise BenchError(f"restore {rec['id']} is {rec['status']}: {rec}")
+            if not cold:
+                call, lo = svc.podman_restore_split(rec["id"])
+                cs = rec.get("criu_stats") or {}
+                split = {"restore": call, "loopback": lo,
+                         "criu": cs["restore_time"] / 1000.0 if "restore_time" in cs else None}
+        finally:
+            svc.delete("restores", rec["id"])
+    else:
+        expect("checkpointd POST /restores", status, rec, (201,))
+    return ms, rec, split
+
+
+def podman_round(pe, svc, pck_id, w, n, tmpdir, lib_tar):
+    """The Podman figures of one round, in a fixed order: the two
+    checkpoints, then the two restores (each of the workload's archive of
+    its path) and the cold start."""
+    r = podman_libpod_checkpoint_run(pe, w, n, tmpdir)
+    r.update(podman_service_checkpoint_run(pe, svc, w, n))
+    r.update(podman_libpod_restore_run(pe, w, n, lib_tar))
+
+    ms, rec, split = podman_service_ready_run(pe, svc, pck_id, w, cold=False)
+    t = rec["timings_ms"]
+    r["podman_restore_service_ready_ms"] = ms
+    for k in ("start", "ready", "total"):
+        r["podman_rec_" + k] = t[k]
+    r["podman_ready_restore_ms"] = t["start"] + t["ready"]
+    r["podman_svc_own_ms"] = ms - t["start"] - t["ready"]
+    for k, v in split.items():
+        r["podman_svc_split_" + k] = v
+
+    ms, rec, _ = podman_service_ready_run(pe, svc, pck_id, w, cold=True)
+    t = rec["timings_ms"]
+    r["podman_cold_ready_ms"] = ms
+    r["podman_ready_cold_ms"] = t["start"] + t["ready"]
+    r["podman_cold_rec_start"], r["podman_cold_rec_ready"] = t["start"], t["ready"]
+    return r
+
+
+def one_round(engine, engine_b, svc, ck_id, w, n, pe=None, pck_id=None, tmpdir=None,
+              lib_tar=None):
+    """One run of every figure, in a fixed order (Docker's, then Podman's);
+    returns {name: value}."""
     r = cli_run(engine, w, n)
     r.update(service_checkpoint_run(engine, engine_b, svc, w, n))
 
@@ -649,6 +1014,8 @@ def one_round(engine, engine_b, svc, ck_id, w, n):
     r["cold_ready_ms"] = ms
     r["ready_cold_ms"] = t["start"] + t["ready"]
     r["cold_rec_start"], r["cold_rec_ready"] = t["start"], t["ready"]
+    if pe is not None:
+        r.update(podman_round(pe, svc, pck_id, w, n, tmpdir, lib_tar))
     return r
 
 
@@ -656,10 +1023,55 @@ def fmt_ms(v):
     return "-" if v is None else f"{v:.0f}"
 
 
-def bench_workload(engine, engine_b, svc, w, counter):
-    """All figures for one workload, runs interleaved."""
+def podman_workload_checkpoints(pe, svc, w, tmpdir, cids):
+    """The workload's two Podman archives, each from a fresh booted
+    container: one taken through checkpointd (the service's restores and
+    cold starts use it), one exported by hand into tmpdir (the by-hand
+    restores use it).  Their containers stay (stopped) until the workload
+    ends; their ids are appended to cids.  Returns (record, archive path)."""
+    name = f"{PREFIX}pck-{w.key}"
+    cid = pe.create(name, w)
+    cids.append(cid)
+    pe.call("POST", f"/containers/{cid}/start")
+    pe.wait_booted(cid, w)
+    settle()
+    _, ck, ms = svc.call("POST", "/checkpoints?wait=true",
+                         {"container": name, "engine": SVC_PODMAN}, ok=(201,))
+    log(f"   Podman checkpoint to restore from: {ms:.0f} ms, {ck['size_bytes']} bytes, "
+        f"timings_ms {ck['timings_ms']}, criu_stats {ck.get('criu_stats')}")
+    name = f"{PREFIX}plibck-{w.key}"
+    tar = pathlib.Path(tmpdir) / f"{name}.tar"
+    cid = pe.create(name, w)
+    cids.append(cid)
+    pe.call("POST", f"/containers/{cid}/start")
+    pe.wait_booted(cid, w)
+    settle()
+    ms, nbytes = pe.libpod_checkpoint(cid, tar)
+    log(f"   Podman archive by hand to restore from: {ms:.0f} ms, {nbytes} bytes")
+    return ck, tar
+
+
+def podman_line(r):
+    return (f"   ... Podman: checkpoint by hand {r['podman_checkpoint_libpod_ms']:.0f} ms"
+            f" ({r['podman_checkpoint_libpod_bytes']} bytes), service"
+            f" {r['podman_checkpoint_service_ms']:.0f} ms ({r['podman_checkpoint_bytes']} bytes) |"
+            f" to ready: by hand {r['podman_restore_libpod_ready_ms']:.0f} ms (restore call"
+            f" {r['podman_lib_restore_ms']:.0f}: upload {r['podman_lib_upload_ms']:.0f}, criu"
+            f" {fmt_ms(r['podman_lib_criu_ms'])}; loopback {r['podman_lib_lo_ms']:.0f}: create"
+            f" {r['podman_lib_lo_create']:.0f}, start {r['podman_lib_lo_start']:.0f}, wait"
+            f" {r['podman_lib_lo_wait']:.0f}, remove {r['podman_lib_lo_remove']:.0f}; probe"
+            f" {r['podman_lib_probe_ms']:.0f}), service {r['podman_restore_service_ready_ms']:.0f}"
+            f" ms (start {r['podman_rec_start']}: restore call"
+            f" {fmt_ms(r['podman_svc_split_restore'])}, criu {fmt_ms(r['podman_svc_split_criu'])},"
+            f" loopback {fmt_ms(r['podman_svc_split_loopback'])}; ready {r['podman_rec_ready']}),"
+            f" cold {r['podman_cold_ready_ms']:.0f} ms")
+
+
+def bench_workload(engine, engine_b, svc, w, counter, pe=None):
+    """All figures for one workload, runs interleaved; with pe (the Podman
+    engine) Podman's too, in the same rounds."""
     log(f"== {w.key}: {w.label}, {WARMUP_ROUNDS} warm-up + {RUNS} runs"
-        f"{'' if w.transfer else ', no transfer'}")
+        f"{'' if w.transfer else ', no transfer'}{', Docker + Podman' if pe else ''}")
 
     # the one checkpoint that steps 3 and 4 restore from, taken through checkpointd
     ck_name = f"{PREFIX}ck-{w.key}"
@@ -673,10 +1085,16 @@ def bench_workload(engine, engine_b, svc, w, counter):
         f"timings_ms {ck['timings_ms']}")
 
     f = {}
+    pcids = []
+    pck = tmpdir = lib_tar = None
     try:
+        if pe is not None:
+            tmpdir = tempfile.mkdtemp(prefix="checkpointd-bench-libpod-")
+            pck, lib_tar = podman_workload_checkpoints(pe, svc, w, tmpdir, pcids)
         for i in range(WARMUP_ROUNDS + RUNS):
             counter[0] += 1
-            r = one_round(engine, engine_b, svc, ck["id"], w, counter[0])
+            r = one_round(engine, engine_b, svc, ck["id"], w, counter[0], pe,
+                          pck["id"] if pck else None, tmpdir, lib_tar)
             label = (f"warm-up {i + 1}" if i < WARMUP_ROUNDS
                      else f"run {i - WARMUP_ROUNDS + 1}/{RUNS}")
             line = (f"   {label}: checkpoint by hand {r['checkpoint_cli_ms']:.0f} ms (commit"
@@ -693,12 +1111,20 @@ def bench_workload(engine, engine_b, svc, w, counter):
                          f" = {r['transfer_mb_s']:.1f} MB/s, peak RSS {r['peak_rss_kib']} KiB"
                          f" (from {r['rss_before_kib']})")
             log(line)
+            if pe is not None:
+                log(podman_line(r))
             if i >= WARMUP_ROUNDS:
                 for k, v in r.items():
                     f.setdefault(k, []).append(v)
     finally:
         svc.delete("checkpoints", ck["id"])
         engine.remove(cid)
+        if pck is not None:
+            svc.delete("checkpoints", pck["id"])
+        for pcid in pcids:
+            pe.remove(pcid)
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
 
     mib = [b / 2**20 for b in f["checkpoint_bytes"]]
     w_out = {
@@ -765,7 +1191,63 @@ def bench_workload(engine, engine_b, svc, w, counter):
     w_out["checkpoint_over_cli"] = round(med("checkpoint_service_ms") /
                                          med("checkpoint_cli_ms"), 3)
     w_out["breakdown_ms"] = breakdown(f)
+    if pe is not None:
+        w_out.update(podman_figures(f, w, pck, w_out))
     return w_out
+
+
+def podman_figures(f, w, pck, docker):
+    """The Podman figures of a workload from its rounds' values."""
+    mib = [b / 2**20 for b in f["podman_checkpoint_bytes"]]
+    lib_mib = [b / 2**20 for b in f["podman_checkpoint_libpod_bytes"]]
+    p = {
+        "podman_checkpoint_libpod_ms": stats(f["podman_checkpoint_libpod_ms"]),
+        "podman_checkpoint_service_ms": dict(
+            stats(f["podman_checkpoint_service_ms"]),
+            timings_ms={k: stats(f["podman_ck_rec_" + k]) for k in ("commit", "checkpoint",
+                                                                    "total")},
+            criu_ms={k[:-3]: stats([None if v is None else v / 1000.0
+                                    for v in f["podman_ck_criu_" + k]])
+                     for k in ("frozen_time_us", "memdump_time_us", "memwrite_time_us")}),
+        "podman_checkpoint_size_bytes": pck["size_bytes"],
+        "podman_checkpoint_bytes": f["podman_checkpoint_bytes"],
+        "podman_checkpoint_mib": stats(mib),
+        "podman_checkpoint_libpod_bytes": f["podman_checkpoint_libpod_bytes"],
+        "podman_checkpoint_libpod_mib": stats(lib_mib),
+        "podman_memory_kib": f["podman_memory_kib"],
+        "podman_checkpoint_mib_per_heap_mib":
+            round(statistics.median(mib) / w.heap_mib, 3) if w.heap_mib else None,
+        "podman_restore_libpod_ready_ms": dict(
+            stats(f["podman_restore_libpod_ready_ms"]),
+            restore=stats(f["podman_lib_restore_ms"]), upload=stats(f["podman_lib_upload_ms"]),
+            criu=stats(f["podman_lib_criu_ms"]),
+            loopback=dict(stats(f["podman_lib_lo_ms"]),
+                          **{k: stats(f["podman_lib_lo_" + k])
+                             for k in ("create", "start", "wait", "remove")}),
+            ready=stats(f["podman_lib_probe_ms"])),
+        "podman_restore_service_ready_ms": stats(f["podman_restore_service_ready_ms"]),
+        "podman_restore_service_timings_ms": {k: stats(f["podman_rec_" + k])
+                                              for k in ("start", "ready", "total")},
+        "podman_restore_service_own_ms": stats(f["podman_svc_own_ms"]),
+        "podman_restore_service_split_ms": {k: stats(f["podman_svc_split_" + k])
+                                            for k in ("restore", "criu", "loopback")},
+        "podman_cold_ready_ms": stats(f["podman_cold_ready_ms"]),
+        "podman_ready_restore_ms": stats(f["podman_ready_restore_ms"]),
+        "podman_ready_cold_ms": dict(stats(f["podman_ready_cold_ms"]),
+                                     start=stats(f["podman_cold_rec_start"]),
+                                     ready=stats(f["podman_cold_rec_ready"])),
+    }
+    med = lambda k: p[k]["median"]  # noqa: E731
+    p["podman_restore_over_libpod"] = round(med("podman_restore_service_ready_ms") /
+                                            med("podman_restore_libpod_ready_ms"), 3)
+    p["podman_ready_restore_over_cold"] = round(med("podman_restore_service_ready_ms") /
+                                                med("podman_cold_ready_ms"), 3)
+    p["podman_checkpoint_over_libpod"] = round(med("podman_checkpoint_service_ms") /
+                                               med("podman_checkpoint_libpod_ms"), 3)
+    p["podman_restore_over_docker"] = round(med("podman_restore_service_ready_ms") /
+                                            docker["restore_service_ready_ms"]["median"], 3)
+    p["podman_breakdown_ms"] = podman_breakdown(f)
+    return p
 
 
 def median_run(values):
@@ -799,9 +1281,39 @@ def breakdown(f):
     }
 
 
+def podman_breakdown(f):
+    """Where each Podman path's time to ready went, in its median run."""
+    i = median_run(f["podman_restore_libpod_ready_ms"])
+    j = median_run(f["podman_restore_service_ready_ms"])
+    r1 = lambda v: None if v is None else round(v, 1)  # noqa: E731
+    lib_total = f["podman_restore_libpod_ready_ms"][i]
+    lib_call = f["podman_lib_restore_ms"][i]
+    svc_call = f["podman_svc_split_restore"][j]
+    svc_lo = f["podman_svc_split_loopback"][j]
+    return {
+        "libpod_new_container": {
+            "run": i + 1, "total": r1(lib_total), "service": 0.0,
+            "restore_call": r1(lib_call), "upload": r1(f["podman_lib_upload_ms"][i]),
+            "criu": r1(f["podman_lib_criu_ms"][i]),
+            "loopback": r1(f["podman_lib_lo_ms"][i]),
+            "other": r1(lib_total - lib_call - f["podman_lib_lo_ms"][i]
+                        - f["podman_lib_probe_ms"][i]),
+            "ready": r1(f["podman_lib_probe_ms"][i])},
+        "service_new_container": {
+            "run": j + 1, "total": r1(f["podman_restore_service_ready_ms"][j]),
+            "service": r1(f["podman_svc_own_ms"][j]),
+            "start": float(f["podman_rec_start"][j]),
+            "restore_call": r1(svc_call), "upload": None,
+            "criu": r1(f["podman_svc_split_criu"][j]), "loopback": r1(svc_lo),
+            "other": (r1(f["podman_rec_start"][j] - svc_call - svc_lo)
+                      if svc_call is not None and svc_lo is not None else None),
+            "ready": float(f["podman_rec_ready"][j])},
+    }
+
+
 # --- machine, output ---------------------------------------------------------------
 
-def machine(engine):
+def machine(engine, pe=None):
     mem_kib = 0
     with open("/proc/meminfo") as fh:
         for line in fh:
@@ -826,7 +1338,15 @@ def machine(engine):
                 (c.get("Version") for c in ver.get("Components", [])
                  if c.get("Name") == "containerd"), None),
             "criu_version": criu, "checkpointd_version": cpd.strip().split()[-1] if cpd else None,
-            "checkpointd_commit": git or None}
+            "checkpointd_commit": git or None, "podman_version": podman_version(pe)}
+
+
+def podman_version(pe):
+    if pe is None:
+        return None
+    _, ver, _ = pe.call("GET", "/version")
+    return next((c.get("Version") for c in ver.get("Components", [])
+                 if c.get("Name") == "Podman Engine"), ver.get("Version"))
 
 
 FIGURES = [  # (key path, label) in table order; nested keys with a dot; ms unless said
@@ -856,7 +1376,36 @@ FIGURES = [  # (key path, label) in table order; nested keys with a dot; ms unle
     ("transfer_ms", "copy to engine b, image + files: `POST /checkpoints/{id}/copies`"),
     ("transfer_mb_s", "... MB/s (copy `bytes` / client time)"),
     ("peak_rss_kib", "... service peak RSS during the copy (KiB)"),
+    ("podman_checkpoint_libpod_ms",
+     "Podman: checkpoint by hand: `POST /libpod/containers/{name}/checkpoint?export=true`"),
+    ("podman_checkpoint_service_ms", "Podman: checkpoint through checkpointd"),
+    ("podman_checkpoint_service_ms.timings_ms.checkpoint", "... record: checkpoint (dump + export)"),
+    ("podman_checkpoint_service_ms.criu_ms.frozen_time", "... CRIU: processes frozen"),
+    ("podman_checkpoint_mib", "Podman: archive size, checkpointd (MiB)"),
+    ("podman_checkpoint_libpod_mib", "Podman: archive size, by hand (MiB)"),
+    ("podman_restore_libpod_ready_ms",
+     "**Podman: restore to ready, by hand, new container: `restore?import=true` + loopback + probe**"),
+    ("podman_restore_libpod_ready_ms.restore", "... libpod restore call"),
+    ("podman_restore_libpod_ready_ms.upload", "... ... sending the archive"),
+    ("podman_restore_libpod_ready_ms.criu", "... ... CRIU restore (its statistics)"),
+    ("podman_restore_libpod_ready_ms.loopback", "... loopback up (helper container)"),
+    ("podman_restore_libpod_ready_ms.loopback.create", "... ... helper create"),
+    ("podman_restore_libpod_ready_ms.loopback.start", "... ... helper start"),
+    ("podman_restore_libpod_ready_ms.loopback.wait", "... ... helper wait"),
+    ("podman_restore_libpod_ready_ms.loopback.remove", "... ... helper remove"),
+    ("podman_restore_libpod_ready_ms.ready", "... probe until ready"),
+    ("podman_restore_service_ready_ms",
+     "**Podman: restore to ready, checkpointd, new container: `POST /restores`**"),
+    ("podman_restore_service_timings_ms.start", "... record: start (restore + loopback)"),
+    ("podman_restore_service_split_ms.restore", "... ... libpod restore call (service log)"),
+    ("podman_restore_service_split_ms.criu", "... ... CRIU restore (its statistics)"),
+    ("podman_restore_service_split_ms.loopback", "... ... loopback up (service log)"),
+    ("podman_restore_service_timings_ms.ready", "... record: ready (probe)"),
+    ("podman_cold_ready_ms",
+     "**Podman: cold boot to ready, checkpointd: `POST /restores` `cold: true`**"),
 ]
+MIB_FIGURES = ("transfer_mb_s", "checkpoint_mib", "podman_checkpoint_mib",
+               "podman_checkpoint_libpod_mib")
 
 
 def dig(d, path):
@@ -877,21 +1426,26 @@ def markdown(results):
     ws = results["workloads"]
     keys = list(ws)
     runs = next(iter(ws.values()))["runs"]
-    out = [f"Medians of {runs} runs (min-max), ms unless said:", ""]
+    out = []
+    if any("podman_restore_service_ready_ms" in w for w in ws.values()):
+        out += side_by_side(results) + [""]
+    out += [f"Medians of {runs} runs (min-max), ms unless said:", ""]
     rows = [("figure", *keys)]
     for path, label in FIGURES:
+        if all(dig(ws[k], path) is None for k in keys) and path.startswith("podman_"):
+            continue
         cells = []
         for k in keys:
             s = dig(ws[k], path)
             if s is None:
                 cells.append("-")
             else:
-                fmt = ".1f" if path in ("transfer_mb_s", "checkpoint_mib") else ".0f"
+                fmt = ".1f" if path in MIB_FIGURES else ".0f"
                 cells.append(f"{s['median']:{fmt}} ({s['min']:{fmt}}-{s['max']:{fmt}})")
         rows.append((label, *cells))
     out += md_table(rows)
 
-    out += ["", "Ratios, each against its alternative in the same run:", ""]
+    out += ["", "Docker ratios, each against its alternative in the same run:", ""]
     rows = [("workload", "restore_over_cli (goal <= 1.10)", "ready_restore_over_cold",
              "checkpoint_over_cli", "checkpoint MiB", "per heap MiB", "per anon MiB",
              "retries by hand / service", "transfer_mb_s", "peak_rss_kib (max)",
@@ -912,7 +1466,7 @@ def markdown(results):
                      else "-"))
     out += md_table(rows)
 
-    out += ["", "Where the time to ready goes (ms, the median run of each path; the parts add up "
+    out += ["", "Docker: where the time to ready goes (ms, the median run of each path; the parts add up "
             "to its total):", ""]
     rows = [("workload", "path", "total", "service: create + stage + own",
              "Docker: containerd copy",
@@ -928,6 +1482,117 @@ def markdown(results):
             rows.append((k, label, f"{b['total']:.0f}", svc, fmt_ms(b["engine_copy"]),
                          fmt_ms(b["engine_other"]), fmt_ms(b["criu"]), f"{b['ready']:.0f}"))
     out += md_table(rows)
+    if any("podman_breakdown_ms" in w for w in ws.values()):
+        out += [""] + podman_tables(results)
+    return "\n".join(out)
+
+
+def side_by_side(results):
+    """Docker and Podman per workload: the three times to ready, the
+    checkpoints, the ratios."""
+    s = lambda v: f"{v / 1000:.2f}"  # noqa: E731
+    out = ["Docker vs Podman, seconds to ready (medians of "
+           f"{next(iter(results['workloads'].values()))['runs']} runs), checkpoints, ratios of "
+           "medians:", ""]
+    rows = [("workload", "engine", "cold boot", "restored by checkpointd (new container)",
+             "restored by hand", "checkpointd / by hand", "restored / cold",
+             "checkpoint: checkpointd / by hand (s)", "checkpoint MiB")]
+    for k, w in results["workloads"].items():
+        rows.append((k, "Docker", s(w["cold_ready_ms"]["median"]),
+                     s(w["restore_service_ready_ms"]["median"]),
+                     s(w["restore_cli_ready_ms"]["median"]) + " (in place)",
+                     f"{w['restore_over_cli']:.2f}", f"{w['ready_restore_over_cold']:.2f}",
+                     f"{s(w['checkpoint_service_ms']['median'])} / "
+                     f"{s(w['checkpoint_cli_ms']['median'])}",
+                     f"{w['checkpoint_mib']['median']:.0f}"))
+        if "podman_restore_service_ready_ms" not in w:
+            continue
+        rows.append((k, "Podman", s(w["podman_cold_ready_ms"]["median"]),
+                     s(w["podman_restore_service_ready_ms"]["median"]),
+                     s(w["podman_restore_libpod_ready_ms"]["median"]) + " (import)",
+                     f"{w['podman_restore_over_libpod']:.2f}",
+                     f"{w['podman_ready_restore_over_cold']:.2f}",
+                     f"{s(w['podman_checkpoint_service_ms']['median'])} / "
+                     f"{s(w['podman_checkpoint_libpod_ms']['median'])}",
+                     f"{w['podman_checkpoint_mib']['median']:.0f}"))
+    return out + md_table(rows)
+
+
+def podman_tables(results):
+    """Podman's ratios and where its restores' time goes."""
+    ws = results["workloads"]
+    out = ["Podman ratios, each against its alternative in the same run:", ""]
+    rows = [("workload", "podman_restore_over_libpod", "podman_ready_restore_over_cold",
+             "podman_checkpoint_over_libpod", "podman_restore_over_docker",
+             "archive MiB (checkpointd / by hand)", "per heap MiB", "per anon MiB")]
+    for k, w in ws.items():
+        if "podman_breakdown_ms" not in w:
+            continue
+        mem = [m for m in w["podman_memory_kib"] if m]
+        per_mem = (f"{w['podman_checkpoint_mib']['median'] / (statistics.median(mem) / 1024):.2f}"
+                   if mem else "-")
+        rows.append((k, f"{w['podman_restore_over_libpod']:.2f}",
+                     f"{w['podman_ready_restore_over_cold']:.2f}",
+                     f"{w['podman_checkpoint_over_libpod']:.2f}",
+                     f"{w['podman_restore_over_docker']:.2f}",
+                     f"{w['podman_checkpoint_mib']['median']:.0f} / "
+                     f"{w['podman_checkpoint_libpod_mib']['median']:.0f}",
+                     "-" if w["podman_checkpoint_mib_per_heap_mib"] is None
+                     else f"{w['podman_checkpoint_mib_per_heap_mib']:.2f}", per_mem))
+    out += md_table(rows)
+    out += ["", "Podman: where the time to ready goes (ms, the median run of each path; the "
+            "parts add up to its total):", ""]
+    rows = [("workload", "path", "total", "service: own", "libpod restore call",
+             "... sending the archive", "... CRIU restore", "loopback up", "other",
+             "probe until ready")]
+    for k, w in ws.items():
+        if "podman_breakdown_ms" not in w:
+            continue
+        for path, label in (("libpod_new_container", "by hand, new container"),
+                            ("service_new_container", "checkpointd, new container")):
+            b = w["podman_breakdown_ms"][path]
+            rows.append((k, label, f"{b['total']:.0f}", f"{b['service']:.0f}",
+                         fmt_ms(b["restore_call"]), fmt_ms(b["upload"]), fmt_ms(b["criu"]),
+                         fmt_ms(b["loopback"]), fmt_ms(b["other"]), f"{b['ready']:.0f}"))
+    return out + md_table(rows)
+
+
+def summary(results, api_mod):
+    """Everything bench.py prints at the end (also bench/results/latest.md)."""
+    m = results["machine"]
+    main_w = results["workloads"][results["main_workload"]]
+    out = [f"checkpointd {m['checkpointd_version']} benchmark "
+           f"({'QUICK' if results['quick'] else 'full'}"
+           + (f", partial: {results['partial']}" if results.get("partial") else "")
+           + f"), {results['generated_at']}: Docker {m['docker_version']}, Podman "
+           f"{m.get('podman_version')}, CRIU {m['criu_version']}, kernel {m['kernel']}, "
+           f"{m['cpus']} CPUs, {m['mem_gib']} GiB; {results['duration_s']:.0f} s; load "
+           f"{results['loadavg_1m']['before']} -> {results['loadavg_1m']['after']}", ""]
+    out.append(markdown(results))
+    missed = missed_goals(results)
+    if missed:
+        out += ["", "Where restore_over_cli misses its goal:"] + missed
+    if results.get("api"):
+        out += ["", api_mod.table(results)]
+    else:
+        out += ["", f"API: no figures ({results.get('api_error')})"]
+    out += ["", f"restore_over_cli {results['restore_over_cli']:.2f} (goal <= 1.10), "
+            f"ready_restore_over_cold {results['ready_restore_over_cold']:.2f} "
+            f"({results['main_workload']})"]
+    if "podman_restore_over_libpod" in results:
+        out.append(f"Podman: podman_restore_over_libpod "
+                   f"{results['podman_restore_over_libpod']:.2f}, "
+                   f"podman_ready_restore_over_cold "
+                   f"{results['podman_ready_restore_over_cold']:.2f} "
+                   f"({results['main_workload']})")
+    if results.get("transfer_mb_s") is not None:
+        out.append(f"transfer_mb_s {results['transfer_mb_s']:.1f} (median, image + files to "
+                   f"engine {SVC_ENGINE_B}), peak_rss_kib {results['peak_rss_kib']} (max over "
+                   f"the copies, checkpoint "
+                   f"{max(main_w['transfer_checkpoint_bytes']) / 2**20:.0f} MiB)")
+    if results.get("api_get_rps") is not None:
+        out.append(f"api_get_rps {results['api_get_rps']:.0f}, api_over_bare_mhd "
+                   f"{results['api_over_bare_mhd']:.2f} (goal >= 0.5)")
     return "\n".join(out)
 
 
@@ -985,14 +1650,18 @@ def chart(results):
     dat = RESULTS / "time-to-ready.dat"
     png = RESULTS / "time-to-ready.png"
     lines = ["# time to ready per workload, seconds: median min max of each path",
-             "# label cold cold_min cold_max service service_min service_max "
-             "cli cli_min cli_max"]
+             "# label  Docker: cold cold_min cold_max service service_min service_max "
+             "cli cli_min cli_max  Podman: cold cold_min cold_max service service_min "
+             "service_max libpod libpod_min libpod_max"]
     for w in results["workloads"].values():
         cells = []
-        for key in ("cold_ready_ms", "restore_service_ready_ms", "restore_cli_ready_ms"):
-            s = w[key]
-            cells += [f"{s['median'] / 1000:.3f}", f"{s['min'] / 1000:.3f}",
-                      f"{s['max'] / 1000:.3f}"]
+        for key in ("cold_ready_ms", "restore_service_ready_ms", "restore_cli_ready_ms",
+                    "podman_cold_ready_ms", "podman_restore_service_ready_ms",
+                    "podman_restore_libpod_ready_ms"):
+            s = w.get(key)
+            cells += (["NaN"] * 3 if s is None else
+                      [f"{s['median'] / 1000:.3f}", f"{s['min'] / 1000:.3f}",
+                       f"{s['max'] / 1000:.3f}"])
         lines.append(f"\"{w['chart_label']}\" " + " ".join(cells))
     dat.write_text("\n".join(lines) + "\n")
     if not ensure_gnuplot():
@@ -1000,8 +1669,9 @@ def chart(results):
     m = results["machine"]
     runs = next(iter(results["workloads"].values()))["runs"]
     title = (f"checkpointd {m['checkpointd_version']}: time to ready, medians of {runs} "
-             f"(bars: min-max); Docker {m['docker_version'].split('+')[0]}, CRIU "
-             f"{m['criu_version']}, {m['cpus']} CPUs; {results['generated_at'][:10]}")
+             f"(bars: min-max); Docker {m['docker_version'].split('+')[0]}, Podman "
+             f"{m.get('podman_version')}, CRIU {m['criu_version']}, {m['cpus']} CPUs; "
+             f"{results['generated_at'][:10]}")
     r = subprocess.run(["gnuplot", "-e", f"datafile='{dat}'; outfile='{png}'; "
                         f"charttitle='{title}'", str(ROOT / "bench" / "chart.gp")],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -1036,18 +1706,64 @@ def api_figures(svc, engine, results):
     return api_bench
 
 
+def start_engine(started, script, name, port):
+    """tests/bed/<script> start NAME PORT; records (script, name, PID) in
+    started before the call, so that a failed start is stopped too."""
+    entry = [script, name, None]
+    started.append(entry)
+    out = bed(script, "start", name, str(port), capture=True)
+    pid = out.splitlines()[-1].strip() if out else ""
+    entry[2] = int(pid) if pid.isdigit() else None
+    return entry[2]
+
+
+def pid_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def stop_engines(started):
+    """Stops every engine we started, newest first, each by its script
+    (which stops that engine's own processes), then checks its PID: still
+    alive 30 s later, it is killed.  A failure stops none of the others."""
+    for script, name, pid in reversed(started):
+        try:
+            bed(script, "stop", name)
+        except Exception as e:  # the PID below still gets stopped
+            log(f"bench: {script} stop {name}: {e}")
+        if pid is None:
+            continue
+        deadline = time.time() + 30
+        while pid_alive(pid) and time.time() < deadline:
+            time.sleep(0.1)
+        if pid_alive(pid):
+            log(f"bench: {name}'s PID {pid} still runs after stop: SIGKILL")
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
 def main():
     if not os.access(BINARY, os.X_OK):
         raise SystemExit(f"bench: {BINARY} missing: run `make` (or `make bench`)")
+    if RUNS < 1:
+        raise SystemExit("bench: BENCH_RUNS must be 1 or more")
+    wl = workloads()
+    main_key = MAIN_KEY if any(w.key == MAIN_KEY for w in wl) else wl[0].key
     t_begin = time.time()
     load_before = os.getloadavg()[0]
     port = free_port()
-    log(f"bench: {'QUICK' if QUICK else 'full'} run, engine '{ENGINE_NAME}' on 127.0.0.1:{port}")
-    engine = engine_b = svc = None
-    b_started = False
+    log(f"bench: {'QUICK' if QUICK else 'full'} run, engine '{ENGINE_NAME}' on 127.0.0.1:{port}"
+        + (f", only {ONLY}" if ONLY else "") + f", {RUNS} runs")
+    engine = engine_b = pe = svc = None
+    started = []
     api_mod = None
     try:
-        bed("engine.sh", "start", ENGINE_NAME, str(port))
+        start_engine(started, "engine.sh", ENGINE_NAME, port)
         engine = Engine(port)
         engine.remove_ours()                     # leftovers of an interrupted run
         engine.drop_leaked_restore_copies()
@@ -1059,33 +1775,55 @@ def main():
         port_b = free_port()
         log(f"bench: engine '{ENGINE_B_NAME}' on 127.0.0.1:{port_b} "
             f"(engine '{SVC_ENGINE_B}' in the service)")
-        b_started = True
-        bed("engine.sh", "start", ENGINE_B_NAME, str(port_b))
+        start_engine(started, "engine.sh", ENGINE_B_NAME, port_b)
         engine_b = Engine(port_b, ENGINE_B_NAME)
         engine_b.empty()                         # b holds only what the service moves
-        svc = Service([(ENGINE_NAME, port), (SVC_ENGINE_B, port_b)])
+        port_p = free_port()
+        ppid = start_engine(started, "podman.sh", PODMAN_NAME, port_p)
+        log(f"bench: Podman engine '{PODMAN_NAME}' on 127.0.0.1:{port_p} (PID {ppid}; "
+            f"engine '{SVC_PODMAN}' in the service)")
+        pe = PodmanEngine(port_p, PODMAN_NAME)
+        pe.remove_ours()
+        for ref in (IMAGE, TOMCAT_IMAGE):
+            t = time.time()
+            iid, copied = pe.ensure_image(engine, ref)
+            log(f"bench: {ref} on {PODMAN_NAME}: {iid[:19]}, "
+                + (f"copied from {ENGINE_NAME} in {time.time() - t:.1f} s" if copied
+                   else "already there"))
+        svc = Service([(ENGINE_NAME, port, "docker"), (SVC_ENGINE_B, port_b, "docker"),
+                       (SVC_PODMAN, port_p, "podman")])
         results = {
             "generated_at": datetime.datetime.now(datetime.timezone.utc)
                                     .strftime("%Y-%m-%dT%H:%M:%SZ"),
             "quick": QUICK,
-            "machine": machine(engine),
-            "main_workload": MAIN_KEY,
+            "machine": machine(engine, pe),
+            "main_workload": main_key,
             "workloads": {},
         }
+        if ONLY or RUNS != (3 if QUICK else 5):
+            results["partial"] = {"only": ONLY or None, "runs": RUNS}
         counter = [0]
-        for w in workloads():
+        for w in wl:
             t = time.time()
-            results["workloads"][w.key] = bench_workload(engine, engine_b, svc, w, counter)
+            results["workloads"][w.key] = bench_workload(engine, engine_b, svc, w, counter, pe)
             results["workloads"][w.key]["chart_label"] = w.chart_label
             results["workloads"][w.key]["duration_s"] = round(time.time() - t, 1)
-        main_w = results["workloads"][MAIN_KEY]
+        main_w = results["workloads"][main_key]
         results["restore_over_cli"] = main_w["restore_over_cli"]
         results["ready_restore_over_cold"] = main_w["ready_restore_over_cold"]
-        results["transfer_mb_s"] = main_w["transfer_mb_s"]["median"]
-        results["peak_rss_kib"] = int(main_w["peak_rss_kib"]["max"])
+        results["transfer_mb_s"] = (main_w["transfer_mb_s"]["median"]
+                                    if "transfer_mb_s" in main_w else None)
+        results["peak_rss_kib"] = (int(main_w["peak_rss_kib"]["max"])
+                                   if "peak_rss_kib" in main_w else None)
+        results["podman_ready_restore_over_cold"] = main_w["podman_ready_restore_over_cold"]
+        results["podman_restore_over_libpod"] = main_w["podman_restore_over_libpod"]
         t = time.time()
-        log("== API: bench/api_bench.py")
-        api_mod = api_figures(svc, engine, results)
+        if NO_API:
+            results["api_get_rps"] = results["api_over_bare_mhd"] = None
+            results["api_error"] = "skipped (BENCH_NO_API=1)"
+        else:
+            log("== API: bench/api_bench.py")
+            api_mod = api_figures(svc, engine, results)
         results["api_duration_s"] = round(time.time() - t, 1)
         results["duration_s"] = round(time.time() - t_begin, 1)
         results["loadavg_1m"] = {"before": round(load_before, 2),
@@ -1101,22 +1839,16 @@ def main():
             except Exception as e:  # remove_ours below sweeps what is left
                 log(f"bench: cleanup through the service: {e}")
             svc.stop()
-        if engine is not None:
-            try:
-                engine.remove_ours()
-                engine.drop_leaked_restore_copies()
-            except Exception as e:  # the engine stops anyway
-                log(f"bench: cleanup: {e}")
-        if engine_b is not None:
-            try:
-                engine_b.empty()
-            except Exception as e:  # the engine stops anyway
-                log(f"bench: cleanup of {ENGINE_B_NAME}: {e}")
-        try:
-            if b_started:
-                bed("engine.sh", "stop", ENGINE_B_NAME)
-        finally:
-            bed("engine.sh", "stop", ENGINE_NAME)
+        for e_, clean in ((engine, lambda: (engine.remove_ours(),
+                                            engine.drop_leaked_restore_copies())),
+                          (engine_b, lambda: engine_b.empty()),
+                          (pe, lambda: pe.remove_ours())):
+            if e_ is not None:
+                try:
+                    clean()
+                except Exception as e:  # the engine stops anyway
+                    log(f"bench: cleanup of {e_.name}: {e}")
+        stop_engines(started)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "latest.json"
@@ -1124,32 +1856,12 @@ def main():
     tmp.write_text(json.dumps(results, indent=2) + "\n")
     tmp.replace(out)
     png = chart(results)
-    m = results["machine"]
-    print(f"\ncheckpointd {m['checkpointd_version']} benchmark ({'QUICK' if QUICK else 'full'}), "
-          f"{results['generated_at']}: Docker {m['docker_version']}, CRIU {m['criu_version']}, "
-          f"kernel {m['kernel']}, {m['cpus']} CPUs, {m['mem_gib']} GiB; "
-          f"{results['duration_s']:.0f} s; load {results['loadavg_1m']['before']} -> "
-          f"{results['loadavg_1m']['after']}\n")
-    print(markdown(results))
-    missed = missed_goals(results)
-    if missed:
-        print("\nWhere restore_over_cli misses its goal:")
-        print("\n".join(missed))
-    if results.get("api"):
-        print()
-        print(api_mod.table(results))
-    else:
-        print(f"\nAPI: no figures ({results.get('api_error')})")
-    print(f"\nrestore_over_cli {results['restore_over_cli']:.2f} (goal <= 1.10), "
-          f"ready_restore_over_cold {results['ready_restore_over_cold']:.2f} ({MAIN_KEY})")
-    print(f"transfer_mb_s {results['transfer_mb_s']:.1f} (median, image + files to engine "
-          f"{SVC_ENGINE_B}), peak_rss_kib {results['peak_rss_kib']} (max over the copies, "
-          f"checkpoint {max(main_w['transfer_checkpoint_bytes']) / 2**20:.0f} MiB)")
-    if results.get("api_get_rps") is not None:
-        print(f"api_get_rps {results['api_get_rps']:.0f}, api_over_bare_mhd "
-              f"{results['api_over_bare_mhd']:.2f} (goal >= 0.5)")
+    report = summary(results, api_mod)
+    md = RESULTS / "latest.md"
+    md.write_text(report + "\n")
+    print("\n" + report)
     rel = lambda p: p.relative_to(ROOT) if p.is_relative_to(ROOT) else p  # noqa: E731
-    print(f"written: {rel(out)}" + (f", {rel(png)}" if png else " (no chart)"))
+    print(f"written: {rel(out)}, {rel(md)}" + (f", {rel(png)}" if png else " (no chart)"))
 
 
 if __name__ == "__main__":
