@@ -24,6 +24,13 @@ Method (bench/README.md defines every figure):
   - tomcat10: Tomcat 10 on OpenJDK 17 from Debian 12's packages serving its
     examples, default JVM options; probe
     `curl -fs http://127.0.0.1:8080/examples/servlets/servlet/HelloWorldExample`.
+  - tomcat10-jvm: the same app, image and probe, but every checkpoint
+    through checkpointd (Docker and Podman) is taken with `"profile": "jvm"`
+    (`jcmd 1 GC.run` in the container, then the settle wait; each restore
+    first runs `rm -f /tmp/.java_pid1`).  No by-hand figures: Docker's and
+    libpod's own calls have no hooks (tomcat10's rows are the by-hand
+    baseline).  Its figures against tomcat10's: `jvm_size_over_default`,
+    `jvm_restore_over_default`, and its own `jvm_ready_restore_over_cold`.
   "Booted" (before any checkpoint): slowboot has written /tmp/ready (polled
   through the archive API), Tomcat answers its probe (then 1 s idle, so that
   the probe's connection is closed on both sides).
@@ -95,7 +102,7 @@ Method (bench/README.md defines every figure):
 * At the end, with the service still running, bench/api_bench.py measures
   the API (`api_get_rps`, `api_over_bare_mhd`).
 
-Environment: QUICK=1 for 3 runs of 3 workloads; BENCH_RESULTS=DIR writes the
+Environment: QUICK=1 for 3 runs of 4 workloads; BENCH_RESULTS=DIR writes the
 results there instead of bench/results; BENCH_ONLY=KEY[,KEY] runs only those
 workloads; BENCH_RUNS=N recorded runs per workload; BENCH_NO_API=1 skips the
 API figures.
@@ -148,6 +155,7 @@ PROBE_TIMEOUT_S = 180
 SLOWBOOT_MATRIX = ((64, 2), (256, 2)) if QUICK else \
     tuple((h, b) for h in (64, 256, 512) for b in (2, 10))
 MAIN_KEY = "slowboot-64MiB-2s"  # the top-level figures come from this one
+JVM_KEY = "tomcat10-jvm"        # the top-level jvm_... figures come from this one
 
 
 def log(msg):
@@ -219,17 +227,28 @@ class Workload:
     booted, its readiness probe (argv run inside the container)."""
 
     def __init__(self, key, label, chart_label, image, cmd, probe, heap_mib=None,
-                 boot_s=None, booted_file=None, idle_s=0.0, transfer=True):
+                 boot_s=None, booted_file=None, idle_s=0.0, transfer=True, profile=None,
+                 base=None):
         self.key, self.label, self.chart_label = key, label, chart_label
         self.image, self.cmd, self.probe = image, cmd, probe
         self.heap_mib, self.boot_s = heap_mib, boot_s
         self.booted_file = booted_file   # path written once booted, else: the probe
         self.idle_s = idle_s             # wait after booted, before a checkpoint
         self.transfer = transfer
+        self.profile = profile           # the service's checkpoints take this profile
+        self.base = base                 # the workload without it (same app), its baseline
+        self.by_hand = profile is None   # the engines' own calls know no profiles
 
     def service_probe(self):
         return {"exec": self.probe, "interval_ms": PROBE_INTERVAL_MS,
                 "timeout_s": PROBE_TIMEOUT_S}
+
+    def checkpoint_body(self, container, engine):
+        """The body of POST /checkpoints for this workload."""
+        body = {"container": container, "engine": engine}
+        if self.profile:
+            body["profile"] = self.profile
+        return body
 
 
 def slowboot(heap_mib, boot_s):
@@ -250,8 +269,18 @@ def tomcat():
         idle_s=1.0, transfer=not QUICK)
 
 
+def tomcat_jvm():
+    """tomcat10 with every checkpoint through checkpointd taken with the
+    service's jvm profile (jcmd 1 GC.run + settle before the dump)."""
+    w = tomcat()
+    w.key, w.label = "tomcat10-jvm", w.label + ", checkpoints with profile jvm"
+    w.chart_label = "Tomcat 10|profile jvm"
+    w.profile, w.base, w.by_hand = "jvm", "tomcat10", False
+    return w
+
+
 def workloads():
-    ws = [slowboot(h, b) for h, b in SLOWBOOT_MATRIX] + [tomcat()]
+    ws = [slowboot(h, b) for h, b in SLOWBOOT_MATRIX] + [tomcat(), tomcat_jvm()]
     if ONLY:
         unknown = set(ONLY) - {w.key for w in ws}
         if unknown:
@@ -778,6 +807,17 @@ def cli_run(engine, w, n):
         engine.drop_leaked_restore_copies()
 
 
+def hook_figures(ck, prefix):
+    """What a checkpoint record says about its before hooks and the settle
+    wait: timings_ms.before and .settle, memory_bytes.before_hooks and
+    .at_dump (all None for a checkpoint without hooks)."""
+    t = ck.get("timings_ms") or {}
+    m = ck.get("memory_bytes") or {}
+    return {prefix + "rec_before": t.get("before"), prefix + "rec_settle": t.get("settle"),
+            prefix + "mem_before_hooks": m.get("before_hooks"),
+            prefix + "mem_at_dump": m.get("at_dump")}
+
+
 def transfer_copy(engine_b, svc, ck):
     """Moves checkpoint ck to engine b (timed); returns the figures."""
     _, left, _ = engine_b.call("GET", "/images/json?all=1")
@@ -814,11 +854,12 @@ def service_checkpoint_run(engine, engine_b, svc, w, n):
         mem = engine.memory_kib(cid)
         settle()
         _, ck, ms = svc.call("POST", "/checkpoints?wait=true",
-                             {"container": name, "engine": ENGINE_NAME}, ok=(201,))
+                             w.checkpoint_body(name, ENGINE_NAME), ok=(201,))
         r = {"checkpoint_service_ms": ms, "checkpoint_bytes": ck["size_bytes"],
              "memory_kib": mem}
         for k in ("commit", "checkpoint", "measure", "total"):
             r["ck_rec_" + k] = ck["timings_ms"][k]
+        r.update(hook_figures(ck, "ck_"))
         if w.transfer:
             r.update(transfer_copy(engine_b, svc, ck))
         return r
@@ -921,11 +962,12 @@ def podman_service_checkpoint_run(pe, svc, w, n):
         mem = pe.memory_kib(cid)
         settle()
         _, ck, ms = svc.call("POST", "/checkpoints?wait=true",
-                             {"container": name, "engine": SVC_PODMAN}, ok=(201,))
+                             w.checkpoint_body(name, SVC_PODMAN), ok=(201,))
         r = {"podman_checkpoint_service_ms": ms, "podman_checkpoint_bytes": ck["size_bytes"],
              "podman_memory_kib": mem}
         for k in ("commit", "checkpoint", "total"):
             r["podman_ck_rec_" + k] = ck["timings_ms"][k]
+        r.update(hook_figures(ck, "podman_ck_"))
         cs = ck.get("criu_stats") or {}
         for k in ("frozen_time_us", "memdump_time_us", "memwrite_time_us"):
             r["podman_ck_criu_" + k] = cs.get(k)
@@ -968,18 +1010,22 @@ def podman_service_ready_run(pe, svc, ck_id, w, cold):
 def podman_round(pe, svc, pck_id, w, n, tmpdir, lib_tar):
     """The Podman figures of one round, in a fixed order: the two
     checkpoints, then the two restores (each of the workload's archive of
-    its path) and the cold start."""
-    r = podman_libpod_checkpoint_run(pe, w, n, tmpdir)
+    its path) and the cold start.  Without the by-hand paths for a workload
+    with a profile (w.by_hand false)."""
+    r = podman_libpod_checkpoint_run(pe, w, n, tmpdir) if w.by_hand else {}
     r.update(podman_service_checkpoint_run(pe, svc, w, n))
-    r.update(podman_libpod_restore_run(pe, w, n, lib_tar))
+    if w.by_hand:
+        r.update(podman_libpod_restore_run(pe, w, n, lib_tar))
 
     ms, rec, split = podman_service_ready_run(pe, svc, pck_id, w, cold=False)
     t = rec["timings_ms"]
+    after = t.get("after") or 0
     r["podman_restore_service_ready_ms"] = ms
     for k in ("start", "ready", "total"):
         r["podman_rec_" + k] = t[k]
-    r["podman_ready_restore_ms"] = t["start"] + t["ready"]
-    r["podman_svc_own_ms"] = ms - t["start"] - t["ready"]
+    r["podman_rec_after"] = t.get("after")
+    r["podman_ready_restore_ms"] = t["start"] + after + t["ready"]
+    r["podman_svc_own_ms"] = ms - t["start"] - after - t["ready"]
     for k, v in split.items():
         r["podman_svc_split_" + k] = v
 
@@ -994,18 +1040,21 @@ def podman_round(pe, svc, pck_id, w, n, tmpdir, lib_tar):
 def one_round(engine, engine_b, svc, ck_id, w, n, pe=None, pck_id=None, tmpdir=None,
               lib_tar=None):
     """One run of every figure, in a fixed order (Docker's, then Podman's);
-    returns {name: value}."""
-    r = cli_run(engine, w, n)
+    returns {name: value}.  The by-hand figures only for a workload without
+    a profile (w.by_hand)."""
+    r = cli_run(engine, w, n) if w.by_hand else {}
     r.update(service_checkpoint_run(engine, engine_b, svc, w, n))
 
     ms, rec, split = service_ready_run(engine, svc, ck_id, w, cold=False)
     t = rec["timings_ms"]
+    after = t.get("after") or 0     # the checkpoint's after_restore hooks
     r["restore_service_ready_ms"] = ms
     r["restore_service_retries"] = rec["retries"]
     for k in ("create", "stage", "start", "ready", "total"):
         r["rec_" + k] = t[k]
-    r["ready_restore_ms"] = t["start"] + t["ready"]
-    r["svc_own_ms"] = ms - t["start"] - t["ready"]
+    r["rec_after"] = t.get("after")
+    r["ready_restore_ms"] = t["start"] + after + t["ready"]
+    r["svc_own_ms"] = ms - t["start"] - after - t["ready"]
     for k, v in split.items():
         r["svc_split_" + k] = v
 
@@ -1023,12 +1072,17 @@ def fmt_ms(v):
     return "-" if v is None else f"{v:.0f}"
 
 
+def fmt_ratio(v):
+    return "-" if v is None else f"{v:.2f}"
+
+
 def podman_workload_checkpoints(pe, svc, w, tmpdir, cids):
     """The workload's two Podman archives, each from a fresh booted
     container: one taken through checkpointd (the service's restores and
     cold starts use it), one exported by hand into tmpdir (the by-hand
-    restores use it).  Their containers stay (stopped) until the workload
-    ends; their ids are appended to cids.  Returns (record, archive path)."""
+    restores use it; none for a workload with a profile).  Their containers
+    stay (stopped) until the workload ends; their ids are appended to cids.
+    Returns (record, archive path or None)."""
     name = f"{PREFIX}pck-{w.key}"
     cid = pe.create(name, w)
     cids.append(cid)
@@ -1036,9 +1090,12 @@ def podman_workload_checkpoints(pe, svc, w, tmpdir, cids):
     pe.wait_booted(cid, w)
     settle()
     _, ck, ms = svc.call("POST", "/checkpoints?wait=true",
-                         {"container": name, "engine": SVC_PODMAN}, ok=(201,))
+                         w.checkpoint_body(name, SVC_PODMAN), ok=(201,))
     log(f"   Podman checkpoint to restore from: {ms:.0f} ms, {ck['size_bytes']} bytes, "
-        f"timings_ms {ck['timings_ms']}, criu_stats {ck.get('criu_stats')}")
+        f"timings_ms {ck['timings_ms']}, criu_stats {ck.get('criu_stats')}"
+        + hooks_note(ck))
+    if not w.by_hand:
+        return ck, None
     name = f"{PREFIX}plibck-{w.key}"
     tar = pathlib.Path(tmpdir) / f"{name}.tar"
     cid = pe.create(name, w)
@@ -1051,27 +1108,57 @@ def podman_workload_checkpoints(pe, svc, w, tmpdir, cids):
     return ck, tar
 
 
+def hooks_note(ck):
+    """A log line's tail for a checkpoint with before hooks: what they
+    did and saved (empty without hooks)."""
+    t, m = ck.get("timings_ms") or {}, ck.get("memory_bytes") or {}
+    if t.get("before") is None:
+        return ""
+    return (f"; hooks {t.get('before')} ms + settle {t.get('settle')} ms, memory "
+            f"{fmt_mib(m.get('before_hooks'))} -> {fmt_mib(m.get('at_dump'))} MiB, hook_results "
+            f"{json.dumps(ck.get('hook_results'))[:300]}")
+
+
 def podman_line(r):
-    return (f"   ... Podman: checkpoint by hand {r['podman_checkpoint_libpod_ms']:.0f} ms"
-            f" ({r['podman_checkpoint_libpod_bytes']} bytes), service"
-            f" {r['podman_checkpoint_service_ms']:.0f} ms ({r['podman_checkpoint_bytes']} bytes) |"
-            f" to ready: by hand {r['podman_restore_libpod_ready_ms']:.0f} ms (restore call"
+    if "podman_checkpoint_libpod_ms" in r:
+        by_hand_ck = (f"checkpoint by hand {r['podman_checkpoint_libpod_ms']:.0f} ms"
+                      f" ({r['podman_checkpoint_libpod_bytes']} bytes), ")
+        by_hand_restore = (
+            f"by hand {r['podman_restore_libpod_ready_ms']:.0f} ms (restore call"
             f" {r['podman_lib_restore_ms']:.0f}: upload {r['podman_lib_upload_ms']:.0f}, criu"
             f" {fmt_ms(r['podman_lib_criu_ms'])}; loopback {r['podman_lib_lo_ms']:.0f}: create"
             f" {r['podman_lib_lo_create']:.0f}, start {r['podman_lib_lo_start']:.0f}, wait"
             f" {r['podman_lib_lo_wait']:.0f}, remove {r['podman_lib_lo_remove']:.0f}; probe"
-            f" {r['podman_lib_probe_ms']:.0f}), service {r['podman_restore_service_ready_ms']:.0f}"
+            f" {r['podman_lib_probe_ms']:.0f}), ")
+    else:
+        by_hand_ck = by_hand_restore = ""
+    hooks = ""
+    if r.get("podman_ck_rec_before") is not None:
+        hooks = (f"; hooks {r['podman_ck_rec_before']} + settle {r['podman_ck_rec_settle']} ms,"
+                 f" memory {fmt_mib(r['podman_ck_mem_before_hooks'])} ->"
+                 f" {fmt_mib(r['podman_ck_mem_at_dump'])} MiB")
+    return (f"   ... Podman: {by_hand_ck}service"
+            f" {r['podman_checkpoint_service_ms']:.0f} ms ({r['podman_checkpoint_bytes']} bytes"
+            f"{hooks}) | to ready: {by_hand_restore}service"
+            f" {r['podman_restore_service_ready_ms']:.0f}"
             f" ms (start {r['podman_rec_start']}: restore call"
             f" {fmt_ms(r['podman_svc_split_restore'])}, criu {fmt_ms(r['podman_svc_split_criu'])},"
-            f" loopback {fmt_ms(r['podman_svc_split_loopback'])}; ready {r['podman_rec_ready']}),"
-            f" cold {r['podman_cold_ready_ms']:.0f} ms")
+            f" loopback {fmt_ms(r['podman_svc_split_loopback'])};"
+            + (f" after hooks {r['podman_rec_after']};" if r.get("podman_rec_after") is not None
+               else "")
+            + f" ready {r['podman_rec_ready']}), cold {r['podman_cold_ready_ms']:.0f} ms")
+
+
+def fmt_mib(b):
+    return "-" if b is None else f"{b / 2**20:.0f}"
 
 
 def bench_workload(engine, engine_b, svc, w, counter, pe=None):
     """All figures for one workload, runs interleaved; with pe (the Podman
     engine) Podman's too, in the same rounds."""
     log(f"== {w.key}: {w.label}, {WARMUP_ROUNDS} warm-up + {RUNS} runs"
-        f"{'' if w.transfer else ', no transfer'}{', Docker + Podman' if pe else ''}")
+        f"{'' if w.transfer else ', no transfer'}{', Docker + Podman' if pe else ''}"
+        f"{'' if w.by_hand else ', no by-hand figures'}")
 
     # the one checkpoint that steps 3 and 4 restore from, taken through checkpointd
     ck_name = f"{PREFIX}ck-{w.key}"
@@ -1080,9 +1167,9 @@ def bench_workload(engine, engine_b, svc, w, counter, pe=None):
     engine.wait_booted(cid, w)
     settle()
     _, ck, ck_ms = svc.call("POST", "/checkpoints?wait=true",
-                             {"container": ck_name, "engine": ENGINE_NAME}, ok=(201,))
+                             w.checkpoint_body(ck_name, ENGINE_NAME), ok=(201,))
     log(f"   checkpoint to restore from: {ck_ms:.0f} ms, {ck['size_bytes']} bytes, "
-        f"timings_ms {ck['timings_ms']}")
+        f"timings_ms {ck['timings_ms']}" + hooks_note(ck))
 
     f = {}
     pcids = []
@@ -1097,15 +1184,26 @@ def bench_workload(engine, engine_b, svc, w, counter, pe=None):
                           pck["id"] if pck else None, tmpdir, lib_tar)
             label = (f"warm-up {i + 1}" if i < WARMUP_ROUNDS
                      else f"run {i - WARMUP_ROUNDS + 1}/{RUNS}")
-            line = (f"   {label}: checkpoint by hand {r['checkpoint_cli_ms']:.0f} ms (commit"
-                    f" {r['cli_commit_ms']:.0f}), service {r['checkpoint_service_ms']:.0f} ms |"
-                    f" to ready: in place {r['restore_cli_ready_ms']:.0f} ms (start"
+            by_hand_ck = by_hand_restore = hooks = ""
+            if w.by_hand:
+                by_hand_ck = (f"checkpoint by hand {r['checkpoint_cli_ms']:.0f} ms (commit"
+                              f" {r['cli_commit_ms']:.0f}), ")
+                by_hand_restore = (
+                    f"in place {r['restore_cli_ready_ms']:.0f} ms (start"
                     f" {r['restore_engine_ms']:.0f}: copy {fmt_ms(r['cli_split_copy'])}, criu"
-                    f" {fmt_ms(r['cli_split_criu'])}; {r['restore_engine_retries']} retries),"
-                    f" service {r['restore_service_ready_ms']:.0f} ms (create {r['rec_create']},"
+                    f" {fmt_ms(r['cli_split_criu'])}; {r['restore_engine_retries']} retries), ")
+            if r.get("ck_rec_before") is not None:
+                hooks = (f", {r['checkpoint_bytes']} bytes; hooks {r['ck_rec_before']} + settle"
+                         f" {r['ck_rec_settle']} ms, memory {fmt_mib(r['ck_mem_before_hooks'])}"
+                         f" -> {fmt_mib(r['ck_mem_at_dump'])} MiB")
+            line = (f"   {label}: {by_hand_ck}service {r['checkpoint_service_ms']:.0f} ms{hooks} |"
+                    f" to ready: {by_hand_restore}"
+                    f"service {r['restore_service_ready_ms']:.0f} ms (create {r['rec_create']},"
                     f" stage {r['rec_stage']}, start {r['rec_start']}: copy"
-                    f" {fmt_ms(r['svc_split_copy'])}, criu {fmt_ms(r['svc_split_criu'])}; ready"
-                    f" {r['rec_ready']}), cold {r['cold_ready_ms']:.0f} ms")
+                    f" {fmt_ms(r['svc_split_copy'])}, criu {fmt_ms(r['svc_split_criu'])};"
+                    + (f" after hooks {r['rec_after']};" if r.get("rec_after") is not None
+                       else "")
+                    + f" ready {r['rec_ready']}), cold {r['cold_ready_ms']:.0f} ms")
             if w.transfer:
                 line += (f" | copy to b {r['transfer_bytes']} bytes in {r['transfer_ms']:.0f} ms"
                          f" = {r['transfer_mb_s']:.1f} MB/s, peak RSS {r['peak_rss_kib']} KiB"
@@ -1126,6 +1224,7 @@ def bench_workload(engine, engine_b, svc, w, counter, pe=None):
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)
 
+    st = lambda k: stats(f.get(k, []))  # noqa: E731  (None: no such figure)
     mib = [b / 2**20 for b in f["checkpoint_bytes"]]
     w_out = {
         "label": w.label,
@@ -1134,35 +1233,43 @@ def bench_workload(engine, engine_b, svc, w, counter, pe=None):
         "probe": w.probe,
         "heap_mib": w.heap_mib,
         "boot_seconds": w.boot_s,
+        "profile": w.profile,
+        "baseline_workload": w.base,
+        "by_hand": w.by_hand,
         "runs": RUNS,
         "warmup_rounds": WARMUP_ROUNDS,
         # checkpoint
-        "checkpoint_cli_ms": dict(stats(f["checkpoint_cli_ms"]),
-                                  commit=stats(f["cli_commit_ms"]),
-                                  checkpoint=stats(f["checkpoint_engine_ms"])),
-        "checkpoint_engine_ms": stats(f["checkpoint_engine_ms"]),
+        "checkpoint_cli_ms": with_parts(st("checkpoint_cli_ms"), commit=st("cli_commit_ms"),
+                                        checkpoint=st("checkpoint_engine_ms")),
+        "checkpoint_engine_ms": st("checkpoint_engine_ms"),
         "checkpoint_service_ms": dict(stats(f["checkpoint_service_ms"]),
-                                      timings_ms={k: stats(f["ck_rec_" + k]) for k in
-                                                  ("commit", "checkpoint", "measure", "total")}),
+                                      timings_ms={k: st("ck_rec_" + k) for k in
+                                                  ("commit", "checkpoint", "measure", "total",
+                                                   "before", "settle")}),
         "checkpoint_size_bytes": ck["size_bytes"],
+        "checkpoint_record": {k: ck.get(k) for k in ("timings_ms", "memory_bytes",
+                                                     "hook_results")},
         "checkpoint_bytes": f["checkpoint_bytes"],
         "checkpoint_mib": stats(mib),
         "memory_kib": f["memory_kib"],
+        "memory_before_hooks_mib": stats(to_mib(f["ck_mem_before_hooks"])),
+        "memory_at_dump_mib": stats(to_mib(f["ck_mem_at_dump"])),
         "checkpoint_mib_per_heap_mib":
             round(statistics.median(mib) / w.heap_mib, 3) if w.heap_mib else None,
         # restore, by hand in place
-        "restore_engine_ms": dict(stats(f["restore_engine_ms"]),
-                                  retries=f["restore_engine_retries"]),
-        "restore_cli_ready_ms": dict(stats(f["restore_cli_ready_ms"]),
-                                     start=stats(f["restore_engine_ms"]),
-                                     ready=stats(f["cli_probe_ms"]),
-                                     retries=f["restore_engine_retries"]),
-        "restore_cli_split_ms": {k: stats(f["cli_split_" + k]) for k in ("copy", "criu", "other")},
+        "restore_engine_ms": with_parts(st("restore_engine_ms"),
+                                        retries=f.get("restore_engine_retries")),
+        "restore_cli_ready_ms": with_parts(st("restore_cli_ready_ms"),
+                                           start=st("restore_engine_ms"),
+                                           ready=st("cli_probe_ms"),
+                                           retries=f.get("restore_engine_retries")),
+        "restore_cli_split_ms": ({k: st("cli_split_" + k) for k in ("copy", "criu", "other")}
+                                 if w.by_hand else None),
         # restore, checkpointd into a new container
         "restore_service_ready_ms": dict(stats(f["restore_service_ready_ms"]),
                                          retries=f["restore_service_retries"]),
-        "restore_service_timings_ms": {k: stats(f["rec_" + k])
-                                       for k in ("create", "stage", "start", "ready", "total")},
+        "restore_service_timings_ms": {k: st("rec_" + k) for k in
+                                       ("create", "stage", "start", "after", "ready", "total")},
         "restore_service_own_ms": stats(f["svc_own_ms"]),
         "restore_service_split_ms": {k: stats(f["svc_split_" + k])
                                      for k in ("copy", "criu", "other")},
@@ -1183,51 +1290,70 @@ def bench_workload(engine, engine_b, svc, w, counter, pe=None):
                                  over_before_kib=[p - b for p, b in zip(f["peak_rss_kib"],
                                                                         f["rss_before_kib"])]),
         })
-    med = lambda k: w_out[k]["median"]  # noqa: E731
-    w_out["restore_over_cli"] = round(med("restore_service_ready_ms") /
-                                      med("restore_cli_ready_ms"), 3)
-    w_out["ready_restore_over_cold"] = round(med("restore_service_ready_ms") /
-                                             med("cold_ready_ms"), 3)
-    w_out["checkpoint_over_cli"] = round(med("checkpoint_service_ms") /
-                                         med("checkpoint_cli_ms"), 3)
+    w_out["restore_over_cli"] = ratio(w_out, "restore_service_ready_ms", "restore_cli_ready_ms")
+    w_out["ready_restore_over_cold"] = ratio(w_out, "restore_service_ready_ms", "cold_ready_ms")
+    w_out["checkpoint_over_cli"] = ratio(w_out, "checkpoint_service_ms", "checkpoint_cli_ms")
     w_out["breakdown_ms"] = breakdown(f)
     if pe is not None:
         w_out.update(podman_figures(f, w, pck, w_out))
     return w_out
 
 
+def with_parts(s, **parts):
+    """stats() s with more keys, or None when s is None (a figure this
+    workload has not: the by-hand ones of a workload with a profile)."""
+    return None if s is None else dict(s, **parts)
+
+
+def to_mib(values):
+    return [None if v is None else v / 2**20 for v in values]
+
+
+def ratio(a, ka, kb, b=None):
+    """median of a[ka] / median of (b or a)[kb], rounded; None when either
+    is missing."""
+    x, y = (a.get(ka) or {}).get("median"), ((b or a).get(kb) or {}).get("median")
+    return None if x is None or not y else round(x / y, 3)
+
+
 def podman_figures(f, w, pck, docker):
-    """The Podman figures of a workload from its rounds' values."""
+    """The Podman figures of a workload from its rounds' values (the
+    by-hand ones None for a workload with a profile)."""
+    st = lambda k: stats(f.get(k, []))  # noqa: E731
     mib = [b / 2**20 for b in f["podman_checkpoint_bytes"]]
-    lib_mib = [b / 2**20 for b in f["podman_checkpoint_libpod_bytes"]]
+    lib_mib = [b / 2**20 for b in f.get("podman_checkpoint_libpod_bytes", [])]
     p = {
-        "podman_checkpoint_libpod_ms": stats(f["podman_checkpoint_libpod_ms"]),
+        "podman_checkpoint_libpod_ms": st("podman_checkpoint_libpod_ms"),
         "podman_checkpoint_service_ms": dict(
             stats(f["podman_checkpoint_service_ms"]),
-            timings_ms={k: stats(f["podman_ck_rec_" + k]) for k in ("commit", "checkpoint",
-                                                                    "total")},
+            timings_ms={k: st("podman_ck_rec_" + k) for k in ("commit", "checkpoint",
+                                                              "total", "before", "settle")},
             criu_ms={k[:-3]: stats([None if v is None else v / 1000.0
                                     for v in f["podman_ck_criu_" + k]])
                      for k in ("frozen_time_us", "memdump_time_us", "memwrite_time_us")}),
         "podman_checkpoint_size_bytes": pck["size_bytes"],
+        "podman_checkpoint_record": {k: pck.get(k) for k in ("timings_ms", "memory_bytes",
+                                                             "hook_results")},
         "podman_checkpoint_bytes": f["podman_checkpoint_bytes"],
         "podman_checkpoint_mib": stats(mib),
-        "podman_checkpoint_libpod_bytes": f["podman_checkpoint_libpod_bytes"],
+        "podman_checkpoint_libpod_bytes": f.get("podman_checkpoint_libpod_bytes"),
         "podman_checkpoint_libpod_mib": stats(lib_mib),
         "podman_memory_kib": f["podman_memory_kib"],
+        "podman_memory_before_hooks_mib": stats(to_mib(f["podman_ck_mem_before_hooks"])),
+        "podman_memory_at_dump_mib": stats(to_mib(f["podman_ck_mem_at_dump"])),
         "podman_checkpoint_mib_per_heap_mib":
             round(statistics.median(mib) / w.heap_mib, 3) if w.heap_mib else None,
-        "podman_restore_libpod_ready_ms": dict(
-            stats(f["podman_restore_libpod_ready_ms"]),
-            restore=stats(f["podman_lib_restore_ms"]), upload=stats(f["podman_lib_upload_ms"]),
-            criu=stats(f["podman_lib_criu_ms"]),
-            loopback=dict(stats(f["podman_lib_lo_ms"]),
-                          **{k: stats(f["podman_lib_lo_" + k])
-                             for k in ("create", "start", "wait", "remove")}),
-            ready=stats(f["podman_lib_probe_ms"])),
+        "podman_restore_libpod_ready_ms": with_parts(
+            st("podman_restore_libpod_ready_ms"),
+            restore=st("podman_lib_restore_ms"), upload=st("podman_lib_upload_ms"),
+            criu=st("podman_lib_criu_ms"),
+            loopback=with_parts(st("podman_lib_lo_ms"),
+                                **{k: st("podman_lib_lo_" + k)
+                                   for k in ("create", "start", "wait", "remove")}),
+            ready=st("podman_lib_probe_ms")),
         "podman_restore_service_ready_ms": stats(f["podman_restore_service_ready_ms"]),
-        "podman_restore_service_timings_ms": {k: stats(f["podman_rec_" + k])
-                                              for k in ("start", "ready", "total")},
+        "podman_restore_service_timings_ms": {k: st("podman_rec_" + k)
+                                              for k in ("start", "after", "ready", "total")},
         "podman_restore_service_own_ms": stats(f["podman_svc_own_ms"]),
         "podman_restore_service_split_ms": {k: stats(f["podman_svc_split_" + k])
                                             for k in ("restore", "criu", "loopback")},
@@ -1237,15 +1363,14 @@ def podman_figures(f, w, pck, docker):
                                      start=stats(f["podman_cold_rec_start"]),
                                      ready=stats(f["podman_cold_rec_ready"])),
     }
-    med = lambda k: p[k]["median"]  # noqa: E731
-    p["podman_restore_over_libpod"] = round(med("podman_restore_service_ready_ms") /
-                                            med("podman_restore_libpod_ready_ms"), 3)
-    p["podman_ready_restore_over_cold"] = round(med("podman_restore_service_ready_ms") /
-                                                med("podman_cold_ready_ms"), 3)
-    p["podman_checkpoint_over_libpod"] = round(med("podman_checkpoint_service_ms") /
-                                               med("podman_checkpoint_libpod_ms"), 3)
-    p["podman_restore_over_docker"] = round(med("podman_restore_service_ready_ms") /
-                                            docker["restore_service_ready_ms"]["median"], 3)
+    p["podman_restore_over_libpod"] = ratio(p, "podman_restore_service_ready_ms",
+                                            "podman_restore_libpod_ready_ms")
+    p["podman_ready_restore_over_cold"] = ratio(p, "podman_restore_service_ready_ms",
+                                                "podman_cold_ready_ms")
+    p["podman_checkpoint_over_libpod"] = ratio(p, "podman_checkpoint_service_ms",
+                                               "podman_checkpoint_libpod_ms")
+    p["podman_restore_over_docker"] = ratio(p, "podman_restore_service_ready_ms",
+                                            "restore_service_ready_ms", docker)
     p["podman_breakdown_ms"] = podman_breakdown(f)
     return p
 
@@ -1258,57 +1383,64 @@ def median_run(values):
 
 def breakdown(f):
     """Where each path's time to ready went, in its median run (so the
-    parts add up to its total)."""
-    i = median_run(f["restore_cli_ready_ms"])
+    parts add up to its total).  No by-hand path for a workload with a
+    profile (None)."""
     j = median_run(f["restore_service_ready_ms"])
     r1 = lambda v: None if v is None else round(v, 1)  # noqa: E731
-    return {
-        "cli_in_place": {
+    out = {"cli_in_place": None}
+    if f.get("restore_cli_ready_ms"):
+        i = median_run(f["restore_cli_ready_ms"])
+        out["cli_in_place"] = {
             "run": i + 1, "total": r1(f["restore_cli_ready_ms"][i]), "service": 0.0,
             "create": 0.0, "stage": 0.0,
             "start": r1(f["restore_engine_ms"][i]),
             "engine_copy": r1(f["cli_split_copy"][i]), "criu": r1(f["cli_split_criu"][i]),
-            "engine_other": r1(f["cli_split_other"][i]),
-            "ready": r1(f["restore_cli_ready_ms"][i] - f["restore_engine_ms"][i])},
-        "service_new_container": {
-            "run": j + 1, "total": r1(f["restore_service_ready_ms"][j]),
-            "service": r1(f["svc_own_ms"][j]),
-            "create": float(f["rec_create"][j]), "stage": float(f["rec_stage"][j]),
-            "start": float(f["rec_start"][j]),
-            "engine_copy": r1(f["svc_split_copy"][j]), "criu": r1(f["svc_split_criu"][j]),
-            "engine_other": r1(f["svc_split_other"][j]),
-            "ready": float(f["rec_ready"][j])},
-    }
+            "engine_other": r1(f["cli_split_other"][i]), "after": 0.0,
+            "ready": r1(f["restore_cli_ready_ms"][i] - f["restore_engine_ms"][i])}
+    out["service_new_container"] = {
+        "run": j + 1, "total": r1(f["restore_service_ready_ms"][j]),
+        "service": r1(f["svc_own_ms"][j]),
+        "create": float(f["rec_create"][j]), "stage": float(f["rec_stage"][j]),
+        "start": float(f["rec_start"][j]),
+        "engine_copy": r1(f["svc_split_copy"][j]), "criu": r1(f["svc_split_criu"][j]),
+        "engine_other": r1(f["svc_split_other"][j]),
+        "after": float(f["rec_after"][j] or 0),
+        "ready": float(f["rec_ready"][j])}
+    return out
 
 
 def podman_breakdown(f):
-    """Where each Podman path's time to ready went, in its median run."""
-    i = median_run(f["podman_restore_libpod_ready_ms"])
+    """Where each Podman path's time to ready went, in its median run (no
+    by-hand path, None, for a workload with a profile)."""
     j = median_run(f["podman_restore_service_ready_ms"])
     r1 = lambda v: None if v is None else round(v, 1)  # noqa: E731
-    lib_total = f["podman_restore_libpod_ready_ms"][i]
-    lib_call = f["podman_lib_restore_ms"][i]
     svc_call = f["podman_svc_split_restore"][j]
     svc_lo = f["podman_svc_split_loopback"][j]
-    return {
-        "libpod_new_container": {
+    out = {"libpod_new_container": None}
+    if f.get("podman_restore_libpod_ready_ms"):
+        i = median_run(f["podman_restore_libpod_ready_ms"])
+        lib_total = f["podman_restore_libpod_ready_ms"][i]
+        lib_call = f["podman_lib_restore_ms"][i]
+        out["libpod_new_container"] = {
             "run": i + 1, "total": r1(lib_total), "service": 0.0,
             "restore_call": r1(lib_call), "upload": r1(f["podman_lib_upload_ms"][i]),
             "criu": r1(f["podman_lib_criu_ms"][i]),
             "loopback": r1(f["podman_lib_lo_ms"][i]),
             "other": r1(lib_total - lib_call - f["podman_lib_lo_ms"][i]
                         - f["podman_lib_probe_ms"][i]),
-            "ready": r1(f["podman_lib_probe_ms"][i])},
-        "service_new_container": {
-            "run": j + 1, "total": r1(f["podman_restore_service_ready_ms"][j]),
-            "service": r1(f["podman_svc_own_ms"][j]),
-            "start": float(f["podman_rec_start"][j]),
-            "restore_call": r1(svc_call), "upload": None,
-            "criu": r1(f["podman_svc_split_criu"][j]), "loopback": r1(svc_lo),
-            "other": (r1(f["podman_rec_start"][j] - svc_call - svc_lo)
-                      if svc_call is not None and svc_lo is not None else None),
-            "ready": float(f["podman_rec_ready"][j])},
-    }
+            "after": 0.0,
+            "ready": r1(f["podman_lib_probe_ms"][i])}
+    out["service_new_container"] = {
+        "run": j + 1, "total": r1(f["podman_restore_service_ready_ms"][j]),
+        "service": r1(f["podman_svc_own_ms"][j]),
+        "start": float(f["podman_rec_start"][j]),
+        "restore_call": r1(svc_call), "upload": None,
+        "criu": r1(f["podman_svc_split_criu"][j]), "loopback": r1(svc_lo),
+        "other": (r1(f["podman_rec_start"][j] - svc_call - svc_lo)
+                  if svc_call is not None and svc_lo is not None else None),
+        "after": float(f["podman_rec_after"][j] or 0),
+        "ready": float(f["podman_rec_ready"][j])}
+    return out
 
 
 # --- machine, output ---------------------------------------------------------------
@@ -1358,7 +1490,12 @@ FIGURES = [  # (key path, label) in table order; nested keys with a dot; ms unle
     ("checkpoint_service_ms.timings_ms.commit", "... record: commit"),
     ("checkpoint_service_ms.timings_ms.checkpoint", "... record: checkpoint"),
     ("checkpoint_service_ms.timings_ms.measure", "... record: measure"),
+    ("checkpoint_service_ms.timings_ms.before", "... record: before hooks (jvm: `jcmd 1 GC.run`)"),
+    ("checkpoint_service_ms.timings_ms.settle",
+     "... record: settle (until the memory stops falling)"),
     ("checkpoint_mib", "checkpoint size on disk (MiB)"),
+    ("memory_before_hooks_mib", "container memory before the hooks (record, MiB)"),
+    ("memory_at_dump_mib", "container memory at the dump (record, MiB)"),
     ("restore_cli_ready_ms", "**restore in place to ready, by hand: `start?checkpoint=` + probe**"),
     ("restore_engine_ms", "... start call (what `docker start --checkpoint` waits for)"),
     ("restore_cli_split_ms.copy", "... ... containerd's copy of the checkpoint"),
@@ -1371,6 +1508,7 @@ FIGURES = [  # (key path, label) in table order; nested keys with a dot; ms unle
     ("restore_service_timings_ms.start", "... record: start (Docker)"),
     ("restore_service_split_ms.copy", "... ... containerd's copy of the checkpoint"),
     ("restore_service_split_ms.criu", "... ... CRIU restore"),
+    ("restore_service_timings_ms.after", "... record: after hooks (jvm: `rm -f /tmp/.java_pid1`)"),
     ("restore_service_timings_ms.ready", "... record: ready (probe)"),
     ("cold_ready_ms", "**cold boot to ready, checkpointd: `POST /restores` `cold: true`**"),
     ("transfer_ms", "copy to engine b, image + files: `POST /checkpoints/{id}/copies`"),
@@ -1381,8 +1519,12 @@ FIGURES = [  # (key path, label) in table order; nested keys with a dot; ms unle
     ("podman_checkpoint_service_ms", "Podman: checkpoint through checkpointd"),
     ("podman_checkpoint_service_ms.timings_ms.checkpoint", "... record: checkpoint (dump + export)"),
     ("podman_checkpoint_service_ms.criu_ms.frozen_time", "... CRIU: processes frozen"),
+    ("podman_checkpoint_service_ms.timings_ms.before", "... record: before hooks"),
+    ("podman_checkpoint_service_ms.timings_ms.settle", "... record: settle"),
     ("podman_checkpoint_mib", "Podman: archive size, checkpointd (MiB)"),
     ("podman_checkpoint_libpod_mib", "Podman: archive size, by hand (MiB)"),
+    ("podman_memory_before_hooks_mib", "Podman: container memory before the hooks (record, MiB)"),
+    ("podman_memory_at_dump_mib", "Podman: container memory at the dump (record, MiB)"),
     ("podman_restore_libpod_ready_ms",
      "**Podman: restore to ready, by hand, new container: `restore?import=true` + loopback + probe**"),
     ("podman_restore_libpod_ready_ms.restore", "... libpod restore call"),
@@ -1400,12 +1542,14 @@ FIGURES = [  # (key path, label) in table order; nested keys with a dot; ms unle
     ("podman_restore_service_split_ms.restore", "... ... libpod restore call (service log)"),
     ("podman_restore_service_split_ms.criu", "... ... CRIU restore (its statistics)"),
     ("podman_restore_service_split_ms.loopback", "... ... loopback up (service log)"),
+    ("podman_restore_service_timings_ms.after", "... record: after hooks"),
     ("podman_restore_service_timings_ms.ready", "... record: ready (probe)"),
     ("podman_cold_ready_ms",
      "**Podman: cold boot to ready, checkpointd: `POST /restores` `cold: true`**"),
 ]
 MIB_FIGURES = ("transfer_mb_s", "checkpoint_mib", "podman_checkpoint_mib",
-               "podman_checkpoint_libpod_mib")
+               "podman_checkpoint_libpod_mib", "memory_before_hooks_mib", "memory_at_dump_mib",
+               "podman_memory_before_hooks_mib", "podman_memory_at_dump_mib")
 
 
 def dig(d, path):
@@ -1429,10 +1573,13 @@ def markdown(results):
     out = []
     if any("podman_restore_service_ready_ms" in w for w in ws.values()):
         out += side_by_side(results) + [""]
+    prof = profile_tables(results)
+    if prof:
+        out += prof[1:] + [""]
     out += [f"Medians of {runs} runs (min-max), ms unless said:", ""]
     rows = [("figure", *keys)]
     for path, label in FIGURES:
-        if all(dig(ws[k], path) is None for k in keys) and path.startswith("podman_"):
+        if all(dig(ws[k], path) is None for k in keys):
             continue
         cells = []
         for k in keys:
@@ -1454,11 +1601,11 @@ def markdown(results):
         mem = [m for m in w["memory_kib"] if m]
         per_mem = (f"{w['checkpoint_mib']['median'] / (statistics.median(mem) / 1024):.2f}"
                    if mem else "-")
-        rows.append((k, f"{w['restore_over_cli']:.2f}", f"{w['ready_restore_over_cold']:.2f}",
-                     f"{w['checkpoint_over_cli']:.2f}", f"{w['checkpoint_mib']['median']:.0f}",
-                     "-" if w["checkpoint_mib_per_heap_mib"] is None
-                     else f"{w['checkpoint_mib_per_heap_mib']:.2f}", per_mem,
-                     f"{sum(w['restore_engine_ms']['retries'])} / "
+        rows.append((k, fmt_ratio(w["restore_over_cli"]), fmt_ratio(w["ready_restore_over_cold"]),
+                     fmt_ratio(w["checkpoint_over_cli"]), f"{w['checkpoint_mib']['median']:.0f}",
+                     fmt_ratio(w["checkpoint_mib_per_heap_mib"]), per_mem,
+                     ("-" if w["restore_engine_ms"] is None
+                      else str(sum(w["restore_engine_ms"]["retries"]))) + " / "
                      f"{sum(w['restore_service_ready_ms']['retries'])}",
                      f"{w['transfer_mb_s']['median']:.1f}" if "transfer_mb_s" in w else "-",
                      f"{w['peak_rss_kib']['max']:.0f}" if "peak_rss_kib" in w else "-",
@@ -1470,17 +1617,21 @@ def markdown(results):
             "to its total):", ""]
     rows = [("workload", "path", "total", "service: create + stage + own",
              "Docker: containerd copy",
-             "Docker: other (runc, shim, dockerd)", "CRIU restore", "probe until ready")]
+             "Docker: other (runc, shim, dockerd)", "CRIU restore", "after hooks",
+             "probe until ready")]
     for k, w in ws.items():
         for path, label in (("cli_in_place", "by hand, in place"),
                             ("service_new_container", "checkpointd, new container")):
             b = w["breakdown_ms"][path]
+            if b is None:
+                continue
             own = b["service"]
             svc = ("0" if path == "cli_in_place" else
                    f"{own:.0f} ({b['create']:.0f} + {b['stage']:.0f} + "
                    f"{own - b['create'] - b['stage']:.0f})")
             rows.append((k, label, f"{b['total']:.0f}", svc, fmt_ms(b["engine_copy"]),
-                         fmt_ms(b["engine_other"]), fmt_ms(b["criu"]), f"{b['ready']:.0f}"))
+                         fmt_ms(b["engine_other"]), fmt_ms(b["criu"]), fmt_ms(b.get("after")),
+                         f"{b['ready']:.0f}"))
     out += md_table(rows)
     if any("podman_breakdown_ms" in w for w in ws.values()):
         out += [""] + podman_tables(results)
@@ -1491,6 +1642,7 @@ def side_by_side(results):
     """Docker and Podman per workload: the three times to ready, the
     checkpoints, the ratios."""
     s = lambda v: f"{v / 1000:.2f}"  # noqa: E731
+    sm = lambda st, tail="": "-" if st is None else s(st["median"]) + tail  # noqa: E731
     out = ["Docker vs Podman, seconds to ready (medians of "
            f"{next(iter(results['workloads'].values()))['runs']} runs), checkpoints, ratios of "
            "medians:", ""]
@@ -1500,20 +1652,20 @@ def side_by_side(results):
     for k, w in results["workloads"].items():
         rows.append((k, "Docker", s(w["cold_ready_ms"]["median"]),
                      s(w["restore_service_ready_ms"]["median"]),
-                     s(w["restore_cli_ready_ms"]["median"]) + " (in place)",
-                     f"{w['restore_over_cli']:.2f}", f"{w['ready_restore_over_cold']:.2f}",
+                     sm(w["restore_cli_ready_ms"], " (in place)"),
+                     fmt_ratio(w["restore_over_cli"]), fmt_ratio(w["ready_restore_over_cold"]),
                      f"{s(w['checkpoint_service_ms']['median'])} / "
-                     f"{s(w['checkpoint_cli_ms']['median'])}",
+                     f"{sm(w['checkpoint_cli_ms'])}",
                      f"{w['checkpoint_mib']['median']:.0f}"))
         if "podman_restore_service_ready_ms" not in w:
             continue
         rows.append((k, "Podman", s(w["podman_cold_ready_ms"]["median"]),
                      s(w["podman_restore_service_ready_ms"]["median"]),
-                     s(w["podman_restore_libpod_ready_ms"]["median"]) + " (import)",
-                     f"{w['podman_restore_over_libpod']:.2f}",
-                     f"{w['podman_ready_restore_over_cold']:.2f}",
+                     sm(w["podman_restore_libpod_ready_ms"], " (import)"),
+                     fmt_ratio(w["podman_restore_over_libpod"]),
+                     fmt_ratio(w["podman_ready_restore_over_cold"]),
                      f"{s(w['podman_checkpoint_service_ms']['median'])} / "
-                     f"{s(w['podman_checkpoint_libpod_ms']['median'])}",
+                     f"{sm(w['podman_checkpoint_libpod_ms'])}",
                      f"{w['podman_checkpoint_mib']['median']:.0f}"))
     return out + md_table(rows)
 
@@ -1531,29 +1683,106 @@ def podman_tables(results):
         mem = [m for m in w["podman_memory_kib"] if m]
         per_mem = (f"{w['podman_checkpoint_mib']['median'] / (statistics.median(mem) / 1024):.2f}"
                    if mem else "-")
-        rows.append((k, f"{w['podman_restore_over_libpod']:.2f}",
-                     f"{w['podman_ready_restore_over_cold']:.2f}",
-                     f"{w['podman_checkpoint_over_libpod']:.2f}",
-                     f"{w['podman_restore_over_docker']:.2f}",
+        lib = w["podman_checkpoint_libpod_mib"]
+        rows.append((k, fmt_ratio(w["podman_restore_over_libpod"]),
+                     fmt_ratio(w["podman_ready_restore_over_cold"]),
+                     fmt_ratio(w["podman_checkpoint_over_libpod"]),
+                     fmt_ratio(w["podman_restore_over_docker"]),
                      f"{w['podman_checkpoint_mib']['median']:.0f} / "
-                     f"{w['podman_checkpoint_libpod_mib']['median']:.0f}",
-                     "-" if w["podman_checkpoint_mib_per_heap_mib"] is None
-                     else f"{w['podman_checkpoint_mib_per_heap_mib']:.2f}", per_mem))
+                     + ("-" if lib is None else f"{lib['median']:.0f}"),
+                     fmt_ratio(w["podman_checkpoint_mib_per_heap_mib"]), per_mem))
     out += md_table(rows)
     out += ["", "Podman: where the time to ready goes (ms, the median run of each path; the "
             "parts add up to its total):", ""]
     rows = [("workload", "path", "total", "service: own", "libpod restore call",
              "... sending the archive", "... CRIU restore", "loopback up", "other",
-             "probe until ready")]
+             "after hooks", "probe until ready")]
     for k, w in ws.items():
         if "podman_breakdown_ms" not in w:
             continue
         for path, label in (("libpod_new_container", "by hand, new container"),
                             ("service_new_container", "checkpointd, new container")):
             b = w["podman_breakdown_ms"][path]
+            if b is None:
+                continue
             rows.append((k, label, f"{b['total']:.0f}", f"{b['service']:.0f}",
                          fmt_ms(b["restore_call"]), fmt_ms(b["upload"]), fmt_ms(b["criu"]),
-                         fmt_ms(b["loopback"]), fmt_ms(b["other"]), f"{b['ready']:.0f}"))
+                         fmt_ms(b["loopback"]), fmt_ms(b["other"]), fmt_ms(b.get("after")),
+                         f"{b['ready']:.0f}"))
+    return out + md_table(rows)
+
+
+def profile_figures(results):
+    """For each workload with a profile (tomcat10-jvm: jvm), its figures
+    against its baseline workload (the same app without it, tomcat10) and
+    its own restored-vs-cold, under <profile>_... in its entry, and the jvm
+    workload's at the top level (None where a side is missing)."""
+    ws = results["workloads"]
+    for w in ws.values():
+        p = w.get("profile")
+        if not p:
+            continue
+        base = ws.get(w.get("baseline_workload"))
+        w[f"{p}_size_over_default"] = ratio(w, "checkpoint_mib", "checkpoint_mib", base) \
+            if base else None
+        w[f"{p}_restore_over_default"] = ratio(w, "restore_service_ready_ms",
+                                               "restore_service_ready_ms", base) if base else None
+        w[f"{p}_ready_restore_over_cold"] = w["ready_restore_over_cold"]
+        if "podman_checkpoint_mib" in w:
+            pb = base if base and "podman_checkpoint_mib" in base else None
+            w[f"podman_{p}_size_over_default"] = ratio(
+                w, "podman_checkpoint_mib", "podman_checkpoint_mib", pb) if pb else None
+            w[f"podman_{p}_restore_over_default"] = ratio(
+                w, "podman_restore_service_ready_ms", "podman_restore_service_ready_ms",
+                pb) if pb else None
+            w[f"podman_{p}_ready_restore_over_cold"] = w["podman_ready_restore_over_cold"]
+    jw = ws.get(JVM_KEY)
+    results["jvm_workload"] = JVM_KEY if jw else None
+    for k in ("jvm_size_over_default", "jvm_ready_restore_over_cold",
+              "jvm_restore_over_default", "podman_jvm_size_over_default",
+              "podman_jvm_ready_restore_over_cold", "podman_jvm_restore_over_default"):
+        results[k] = jw.get(k) if jw else None
+
+
+def profile_tables(results):
+    """Each workload with a profile next to its baseline, Docker then
+    Podman: sizes, the memory the hooks freed, the times, the ratios."""
+    ws = results["workloads"]
+    pairs = [(w["baseline_workload"], k) for k, w in ws.items()
+             if w.get("profile") and w.get("baseline_workload") in ws]
+    if not pairs:
+        return []
+    s = lambda st: "-" if st is None else f"{st['median'] / 1000:.2f}"  # noqa: E731
+    mib = lambda st: "-" if st is None else f"{st['median']:.0f}"  # noqa: E731
+    out = ["", "Checkpoints with a profile against the same app without (medians of "
+           f"{next(iter(ws.values()))['runs']} runs; s = seconds; restored and cold: through "
+           "checkpointd, new container, to ready):", ""]
+    rows = [("engine", "workload", "profile", "checkpoint MiB",
+             "memory MiB: before hooks -> at dump (record)", "anon MiB before (stats)",
+             "checkpoint s (hooks + settle s)", "restored s", "cold boot s", "restored / cold",
+             "size / default (jvm goal < 0.5)", "restored / default")]
+    for base_key, key in pairs:
+        for engine, pre in (("Docker", ""), ("Podman", "podman_")):
+            for k in (base_key, key):
+                w = ws[k]
+                if pre + "checkpoint_mib" not in w:
+                    continue
+                p = w.get("profile")
+                mem = [m for m in w[pre + "memory_kib"] if m]
+                t = w[pre + "checkpoint_service_ms"]["timings_ms"]
+                hooks = ("" if t.get("before") is None else
+                         f" ({s(t['before'])} + {s(t.get('settle'))})")
+                rows.append((
+                    engine, k, p or "-", f"{w[pre + 'checkpoint_mib']['median']:.0f}",
+                    "-" if w.get(pre + "memory_before_hooks_mib") is None else
+                    f"{mib(w[pre + 'memory_before_hooks_mib'])} -> "
+                    f"{mib(w[pre + 'memory_at_dump_mib'])}",
+                    f"{statistics.median(mem) / 1024:.0f}" if mem else "-",
+                    s(w[pre + "checkpoint_service_ms"]) + hooks,
+                    s(w[pre + "restore_service_ready_ms"]), s(w[pre + "cold_ready_ms"]),
+                    fmt_ratio(w[pre + "ready_restore_over_cold"]),
+                    fmt_ratio(w.get(f"{pre}{p}_size_over_default")) if p else "-",
+                    fmt_ratio(w.get(f"{pre}{p}_restore_over_default")) if p else "-"))
     return out + md_table(rows)
 
 
@@ -1576,15 +1805,22 @@ def summary(results, api_mod):
         out += ["", api_mod.table(results)]
     else:
         out += ["", f"API: no figures ({results.get('api_error')})"]
-    out += ["", f"restore_over_cli {results['restore_over_cli']:.2f} (goal <= 1.10), "
-            f"ready_restore_over_cold {results['ready_restore_over_cold']:.2f} "
+    out += ["", f"restore_over_cli {fmt_ratio(results['restore_over_cli'])} (goal <= 1.10), "
+            f"ready_restore_over_cold {fmt_ratio(results['ready_restore_over_cold'])} "
             f"({results['main_workload']})"]
     if "podman_restore_over_libpod" in results:
         out.append(f"Podman: podman_restore_over_libpod "
-                   f"{results['podman_restore_over_libpod']:.2f}, "
+                   f"{fmt_ratio(results['podman_restore_over_libpod'])}, "
                    f"podman_ready_restore_over_cold "
-                   f"{results['podman_ready_restore_over_cold']:.2f} "
+                   f"{fmt_ratio(results['podman_ready_restore_over_cold'])} "
                    f"({results['main_workload']})")
+    if results.get("jvm_workload"):
+        out.append(f"jvm profile ({results['jvm_workload']}): jvm_size_over_default "
+                   f"{fmt_ratio(results['jvm_size_over_default'])} (goal < 0.5), "
+                   f"jvm_ready_restore_over_cold "
+                   f"{fmt_ratio(results['jvm_ready_restore_over_cold'])} (goal < 1); Podman: "
+                   f"{fmt_ratio(results['podman_jvm_size_over_default'])}, "
+                   f"{fmt_ratio(results['podman_jvm_ready_restore_over_cold'])}")
     if results.get("transfer_mb_s") is not None:
         out.append(f"transfer_mb_s {results['transfer_mb_s']:.1f} (median, image + files to "
                    f"engine {SVC_ENGINE_B}), peak_rss_kib {results['peak_rss_kib']} (max over "
@@ -1601,7 +1837,7 @@ def missed_goals(results):
     its median runs' breakdowns."""
     lines = []
     for k, w in results["workloads"].items():
-        if w["restore_over_cli"] <= 1.10:
+        if w["restore_over_cli"] is None or w["restore_over_cli"] <= 1.10:
             continue
         c, s = w["breakdown_ms"]["cli_in_place"], w["breakdown_ms"]["service_new_container"]
         diff = s["total"] - c["total"]
@@ -1808,6 +2044,7 @@ def main():
             results["workloads"][w.key] = bench_workload(engine, engine_b, svc, w, counter, pe)
             results["workloads"][w.key]["chart_label"] = w.chart_label
             results["workloads"][w.key]["duration_s"] = round(time.time() - t, 1)
+        profile_figures(results)
         main_w = results["workloads"][main_key]
         results["restore_over_cli"] = main_w["restore_over_cli"]
         results["ready_restore_over_cold"] = main_w["ready_restore_over_cold"]

@@ -10,7 +10,8 @@
 #
 # Data file: one line per workload, a quoted label ("|" breaks the line)
 # and six triples in seconds, median min max of: Docker cold, checkpointd,
-# by hand; Podman cold, checkpointd, by hand ("NaN NaN NaN" when missing).
+# by hand; Podman cold, checkpointd, by hand ("NaN NaN NaN" when missing:
+# tomcat10-jvm, whose checkpoints take the jvm profile, has no by-hand bars).
 
 if (!exists("datafile")) datafile = "bench/results/time-to-ready.dat"
 if (!exists("outfile")) outfile = "bench/results/time-to-ready.png"

@@ -3,8 +3,9 @@
 # when missing, quick otherwise), then the benchmark (Python stdlib; gnuplot
 # for the chart and wrk for the API, installed with apt-get when missing).
 #
-#   make bench            full: slowboot 64/256/512 MiB x 2/10 s boot + Tomcat, 5 runs
-#   make bench QUICK=1    quick: slowboot 64 and 256 MiB x 2 s + Tomcat, 3 runs
+#   make bench            full: slowboot 64/256/512 MiB x 2/10 s boot + Tomcat
+#                         (default and with the jvm profile), 5 runs
+#   make bench QUICK=1    quick: slowboot 64 and 256 MiB x 2 s + Tomcat (both), 3 runs
 #                         (QUICK=1 sh bench/run.sh works too)
 #
 # Needs build/checkpointd (`make bench` builds it; `make` also builds

@@ -2,14 +2,18 @@
 # tomcat-image.sh PORT - make sure the engine on 127.0.0.1:PORT has the
 # benchmark's real application server, `checkpointd-bench/tomcat:10`:
 # Tomcat 10 on OpenJDK 17 from Debian 12's packages, serving Tomcat's
-# examples, built on the bed's local `debian:12` (tests/bed/base-image.sh,
-# debootstrap from Debian's mirror, cached) through the Engine API:
+# examples, with the JDK's tools (openjdk-17-jdk-headless: jcmd, which the
+# service's "jvm" profile runs, `jcmd 1 GC.run`), built on the bed's local
+# `debian:12` (tests/bed/base-image.sh, debootstrap from Debian's mirror,
+# cached) through the Engine API:
 # POST /build?t=...&networkmode=host with a small Dockerfile sent as a tar.
 # No registry, no docker CLI.
 #
 # The image runs Tomcat in the foreground, as root, with the environment of Debian's systemd unit (CATALINA_HOME=/usr/share/tomcat10,
 # CATALINA_BASE=/var/lib/tomcat10, CATALINA_TMPDIR=/tmp,
 # JAVA_OPTS=-Djava.awt.headless=true) and default JVM options otherwise.
+# `catalina.sh run` execs java, so the JVM is the container's PID 1 (what
+# the jvm profile's `jcmd 1` needs).
 # Root, not Debian's `tomcat` user: on these machines the engine's CRIU runs
 # without CAP_SYS_RESOURCE, and then it cannot read the rlimits of a process
 # of another uid ("Can't get rlimit 0: Operation not permitted", cr-dump.c),
@@ -20,8 +24,10 @@
 #
 # Cache: the engine keeps the image. It is labelled
 # checkpointd-bench.recipe=<sha256 of this script, 12 hex>; when the engine
-# has the tag with that label nothing is done. The first build downloads
-# about 100 MB of packages from Debian's mirror (a few minutes).
+# has the tag with that label nothing is done; any change to this script
+# (such as the JDK added for jcmd) changes the label, so an older image is
+# rebuilt, not reused. The first build downloads about 150 MB of packages
+# from Debian's mirror (a few minutes).
 #
 # Output: the image Id (sha256:...) on stdout; progress on stderr.
 # Environment: TOMCAT_IMAGE_FORCE=1 rebuilds even when the image is there.
@@ -62,7 +68,7 @@ FROM debian:12
 RUN mkdir -p /usr/share/man/man1 \\
  && apt-get update \\
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\
-      openjdk-17-jre-headless tomcat10 tomcat10-examples curl \\
+      openjdk-17-jre-headless openjdk-17-jdk-headless tomcat10 tomcat10-examples curl \\
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt/* /var/log/*.log
 ENV CATALINA_HOME=/usr/share/tomcat10 \\
     CATALINA_BASE=/var/lib/tomcat10 \\
