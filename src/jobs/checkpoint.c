@@ -352,10 +352,10 @@ static int before_dump(struct jobs *j, struct engine *e, struct store_checkpoint
 		       struct jobs_error *err)
 {
 	struct json_object *hooks = ck->hooks_json ? json_tokener_parse(ck->hooks_json) : NULL;
-	struct json_object *before = NULL, *results = NULL, *v;
+	struct json_object *before = NULL, *v;
 	struct engine_error ee;
 	int settle = 0, rc = -1;
-	int64_t t, mem = STORE_UNSET;
+	int64_t mem = STORE_UNSET;
 
 	if (!hooks) {
 		rc = 0;
@@ -366,12 +366,8 @@ static int before_dump(struct jobs *j, struct engine *e, struct store_checkpoint
 		settle = json_object_get_boolean(v);
 	if (engine_container_memory(e, ck->container_id, &mem, &ee) == ENGINE_OK)
 		ck->memory_before_hooks = mem;
-	t = clock_mono_ms();
-	rc = jobs_hooks_run(e, ck->container_id, before, "before", &results, err);
-	ck->t_before = clock_mono_ms() - t;
-	free(ck->hook_results_json);
-	ck->hook_results_json =
-		strdup(json_object_to_json_string_ext(results, JSON_C_TO_STRING_PLAIN));
+	rc = jobs_hooks_run(e, ck->container_id, before, "before", &ck->hook_results_json,
+			    &ck->t_before, err);
 	if (rc)
 		goto out;
 	if (engine_container_memory(e, ck->container_id, &mem, &ee) != ENGINE_OK)
@@ -384,7 +380,6 @@ static int before_dump(struct jobs *j, struct engine *e, struct store_checkpoint
 		 (long long)ck->memory_before_hooks, (long long)ck->memory_at_dump);
 out:
 	store_checkpoint_update(jobs_store(j), ck);
-	json_object_put(results);
 	json_object_put(hooks);
 	return rc;
 }

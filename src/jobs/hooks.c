@@ -22,6 +22,7 @@
 
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -134,12 +135,13 @@ static void argv_text(struct json_object *argv, char *out, size_t len)
 }
 
 int jobs_hooks_run(struct engine *e, const char *cid, struct json_object *hooks,
-		   const char *when, struct json_object **results, struct jobs_error *err)
+		   const char *when, char **results_json, int64_t *ms, struct jobs_error *err)
 {
 	size_t i, n = hooks ? json_object_array_length(hooks) : 0;
+	struct json_object *results = json_object_new_array();
+	int64_t t0 = clock_mono_ms();
 	int rc = 0;
 
-	*results = json_object_new_array();
 	for (i = 0; i < n && rc == 0; i++) {
 		struct json_object *h = json_object_array_get_idx(hooks, i), *argv, *v, *res;
 		struct output out;
@@ -165,7 +167,7 @@ int jobs_hooks_run(struct engine *e, const char *cid, struct json_object *hooks,
 		json_object_object_add(res, "output", json_object_new_string_len(
 							      buf_str(&out.b), (int)out.b.len));
 		json_object_object_add(res, "truncated", json_object_new_boolean(out.truncated));
-		json_object_array_add(*results, res);
+		json_object_array_add(results, res);
 		argv_text(argv, cmd, sizeof(cmd));
 		if (r == ENGINE_ABORTED) {
 			jobs_fail(err, "hook_failed", "%s hook %zu (%s) did not end within %lds",
@@ -185,6 +187,12 @@ int jobs_hooks_run(struct engine *e, const char *cid, struct json_object *hooks,
 				 "exec; check it there (docker exec CONTAINER %.200s)", cmd);
 		buf_release(&out.b);
 	}
+	*ms = clock_mono_ms() - t0;
+	free(*results_json);
+	*results_json = json_object_array_length(results)
+				? strdup(json_object_to_json_string_ext(results, JSON_C_TO_STRING_PLAIN))
+				: NULL;
+	json_object_put(results);
 	return rc;
 }
 

@@ -174,12 +174,13 @@ int jobs_hooks_resolve(const char *profile, struct json_object *before, int sett
 		       struct json_object *after_restore, char **out, struct jobs_error *err);
 
 /* Runs hooks (a JSON array of {"exec": [...], "timeout_s": n}; borrowed)
- * in container cid, in order, stopping at the first that fails; *results
- * gets what each did (a new array the caller puts).  when ("before",
+ * in container cid, in order, stopping at the first that fails.
+ * *results_json (heap; what it held is freed) gets what each did as a JSON
+ * array, or NULL when none ran; *ms the time they took.  when ("before",
  * "after") names them in messages.  -1 with err: hook_failed (a non-zero
  * exit, a timeout) or the engine's failure. */
 int jobs_hooks_run(struct engine *e, const char *cid, struct json_object *hooks,
-		   const char *when, struct json_object **results, struct jobs_error *err);
+		   const char *when, char **results_json, int64_t *ms, struct jobs_error *err);
 
 /* Waits until container cid's memory use (first: the last sample) stops
  * falling: it fell and then held for one interval, or it held for a few;

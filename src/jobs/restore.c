@@ -594,8 +594,7 @@ static int after_restore(struct jobs *j, struct engine *e, const struct store_ch
 			 struct store_restore *rs, struct json_object *req,
 			 struct jobs_error *err)
 {
-	struct json_object *hooks = NULL, *after = NULL, *results = NULL;
-	int64_t t;
+	struct json_object *hooks = NULL, *after = NULL;
 	int rc;
 
 	if (!(req && json_object_object_get_ex(req, "after", &after)) && ck->hooks_json) {
@@ -606,15 +605,10 @@ static int after_restore(struct jobs *j, struct engine *e, const struct store_ch
 		json_object_put(hooks);
 		return 0;
 	}
-	t = clock_mono_ms();
-	rc = jobs_hooks_run(e, rs->container_id, after, "after", &results, err);
-	rs->t_after = clock_mono_ms() - t;
-	free(rs->hook_results_json);
-	rs->hook_results_json =
-		strdup(json_object_to_json_string_ext(results, JSON_C_TO_STRING_PLAIN));
+	rc = jobs_hooks_run(e, rs->container_id, after, "after", &rs->hook_results_json,
+			    &rs->t_after, err);
 	store_restore_update(jobs_store(j), rs);
 	log_line("job %s: after hooks in %lldms", rs->id, (long long)rs->t_after);
-	json_object_put(results);
 	json_object_put(hooks);
 	return rc;
 }
