@@ -45,12 +45,8 @@ int jobs_copy_begin(struct jobs *j, const char *id, const char *engine, char *jo
 		jobs_fail(err, "copy_exists", "checkpoint '%s' was taken on engine '%s'", id, engine);
 		goto out;
 	}
-	if (strcmp(ck.engine_kind, engine_kind_name(engine_kind(dst))) != 0) {
-		jobs_fail(err, "engine_kind_mismatch",
-			  "checkpoint '%s' was taken on a %s engine; engine '%s' is %s", id,
-			  ck.engine_kind, engine, engine_kind_name(engine_kind(dst)));
+	if (jobs_kind_matches(&ck, dst, err))
 		goto out;
-	}
 	snprintf(job_id, job_id_len, "%s@%s", id, engine);
 	if (store_copy_get(jobs_store(j), id, engine, &c) == STORE_OK && c.status != STORE_FAILED) {
 		jobs_fail(err, "copy_exists", "engine '%s' %s checkpoint '%s' already", engine,

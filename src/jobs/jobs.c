@@ -8,6 +8,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,28 @@ int jobs_is_transient(const char *msg)
 		if (strstr(msg, transient_errors[i]))
 			return 1;
 	return 0;
+}
+
+const char *jobs_jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+int jobs_kind_matches(const struct store_checkpoint *ck, struct engine *e,
+		      struct jobs_error *err)
+{
+	const char *kind = engine_kind_name(engine_kind(e));
+
+	if (strcmp(ck->engine_kind, kind) == 0)
+		return 0;
+	return jobs_fail(err, "engine_kind_mismatch",
+			 "checkpoint '%s' was taken on a %s engine; engine '%s' is %s: a checkpoint "
+			 "restores on an engine of its own kind", ck->id, ck->engine_kind,
+			 engine_name(e), kind);
 }
 
 void jobs_new_id(const char *prefix, char *buf, size_t len)

@@ -155,13 +155,13 @@ int jobs_podman_checkpoint(struct jobs *j, struct engine *e, struct store_checkp
  * or into a new container called rs->container_name from the archive.
  * Sets rs->container_id and rs->criu_stats_json. */
 struct store_restore;
-enum engine_result jobs_podman_restore(struct jobs *j, struct engine *e,
+enum engine_result jobs_podman_restore(struct engine *e,
 				       const struct store_checkpoint *ck, struct store_restore *rs,
 				       struct engine_error *ee);
 
 /* Sets up the loopback of container cid again (a Podman restore in network
  * mode none leaves it down). */
-int jobs_podman_loopback_up(struct jobs *j, struct engine *e, const char *cid, const char *owner,
+int jobs_podman_loopback_up(struct engine *e, const char *cid, const char *owner,
 			    struct jobs_error *err);
 
 /* --- hooks (hooks.c) */
@@ -187,5 +187,14 @@ int jobs_hooks_run(struct engine *e, const char *cid, struct json_object *hooks,
  * at most a few seconds.  *last gets the last sample; returns the ms
  * waited. */
 int64_t jobs_settle(struct engine *e, const char *cid, int64_t first, int64_t *last);
+
+/* o[key] when it is a string, else NULL (borrowed from o; o may be NULL). */
+const char *jobs_jstr(struct json_object *o, const char *key);
+
+/* 0 when checkpoint ck (its engine_kind) can go to engine e, else -1 with
+ * err engine_kind_mismatch: a checkpoint restores on engines of its own
+ * kind only. */
+int jobs_kind_matches(const struct store_checkpoint *ck, struct engine *e,
+		      struct jobs_error *err);
 
 #endif

@@ -40,15 +40,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return NULL;
-}
-
 /* The largest stats-dump kept (CRIU writes well under 100 bytes). */
 #define STATS_MAX 4096
 
@@ -171,9 +162,9 @@ int jobs_podman_checkpoint(struct jobs *j, struct engine *e, struct store_checkp
 	/* 1. the image a restore needs: the container's own (the export holds
 	 * the root filesystem's changes on top of it; nothing is committed) */
 	t = clock_mono_ms();
-	if ((s = jstr(cfg, "Image")))
+	if ((s = jobs_jstr(cfg, "Image")))
 		snprintf(ck->image_id, sizeof(ck->image_id), "%s", s);
-	if (json_object_object_get_ex(cfg, "Config", &v) && (s = jstr(v, "Image")))
+	if (json_object_object_get_ex(cfg, "Config", &v) && (s = jobs_jstr(v, "Image")))
 		split_ref(s, ck->image_repository, sizeof(ck->image_repository), ck->image_tag,
 			  sizeof(ck->image_tag));
 	if (ck->image_id[0] && engine_image_inspect(e, ck->image_id, &img, &ee) == ENGINE_OK &&
@@ -275,7 +266,7 @@ static size_t archive_read(void *arg, char *out, size_t len)
 	return (size_t)n;
 }
 
-enum engine_result jobs_podman_restore(struct jobs *j, struct engine *e,
+enum engine_result jobs_podman_restore(struct engine *e,
 				       const struct store_checkpoint *ck, struct store_restore *rs,
 				       struct engine_error *ee)
 {
@@ -284,7 +275,6 @@ enum engine_result jobs_podman_restore(struct jobs *j, struct engine *e,
 	enum engine_result r;
 	char id[72];
 
-	(void)j;
 	if (rs->in_place) {
 		r = engine_podman_restore(e, rs->container_id, NULL, NULL, NULL, id, &stats, ee);
 	} else {
@@ -312,7 +302,7 @@ enum engine_result jobs_podman_restore(struct jobs *j, struct engine *e,
 	return r;
 }
 
-int jobs_podman_loopback_up(struct jobs *j, struct engine *e, const char *cid, const char *owner,
+int jobs_podman_loopback_up(struct engine *e, const char *cid, const char *owner,
 			    struct jobs_error *err)
 {
 	struct json_object *cmd = json_object_new_array();
@@ -321,7 +311,6 @@ int jobs_podman_loopback_up(struct jobs *j, struct engine *e, const char *cid, c
 
 	json_object_array_add(cmd, json_object_new_string("/checkpointd-probe"));
 	json_object_array_add(cmd, json_object_new_string("lo-up"));
-	(void)j;
 	rc = jobs_helper_run(e, cid, 0, owner, cmd, "NET_ADMIN", NULL, why, sizeof(why));
 	json_object_put(cmd);
 	if (rc)

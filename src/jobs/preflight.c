@@ -47,15 +47,6 @@ static void add(struct jobs_finding *list, int *n, int max, const char *code,
 #define WARNING(pf, code, hint, ...) \
 	add((pf)->warnings, &(pf)->nwarnings, JOBS_MAX_FINDINGS, code, hint, __VA_ARGS__)
 
-static const char *jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return NULL;
-}
-
 /* Makes sure the helper image is on the engine (imported from the binary)
  * and puts its id in ref.  The id, not the name: Podman files an imported
  * image under localhost/ but resolves a short name given to a compat
@@ -77,7 +68,7 @@ static int helper_image(struct engine *e, char *ref, size_t reflen, struct engin
 		if (r == ENGINE_OK)
 			r = engine_image_inspect(e, name, &img, ee);
 	}
-	if (r == ENGINE_OK && (id = jstr(img, "Id"))) {
+	if (r == ENGINE_OK && (id = jobs_jstr(img, "Id"))) {
 		snprintf(ref, reflen, "%s", id);
 		rc = 0;
 	} else if (r == ENGINE_OK) {
@@ -218,12 +209,12 @@ static void judge(struct json_object *probe, struct jobs_preflight *pf)
 		long long size = 0;
 
 		f = json_object_array_get_idx(list, i);
-		kind = jstr(f, "kind");
-		comm = jstr(f, "comm");
-		path = jstr(f, "path");
-		local = jstr(f, "local");
-		remote = jstr(f, "remote");
-		tty = jstr(f, "tty");
+		kind = jobs_jstr(f, "kind");
+		comm = jobs_jstr(f, "comm");
+		path = jobs_jstr(f, "path");
+		local = jobs_jstr(f, "local");
+		remote = jobs_jstr(f, "remote");
+		tty = jobs_jstr(f, "tty");
 		if (json_object_object_get_ex(f, "pid", &v))
 			pid = json_object_get_int(v);
 		if (json_object_object_get_ex(f, "size", &v))
@@ -312,8 +303,8 @@ int jobs_checkpoint_preflight(struct jobs *j, const struct jobs_checkpoint_reque
 	if (r != ENGINE_OK)
 		return jobs_fail_engine(err, r, &ee, "inspecting the container");
 	snprintf(pf->container_id, sizeof(pf->container_id), "%s",
-		 (s = jstr(c, "Id")) ? s : rq->container);
-	s = jstr(c, "Name");
+		 (s = jobs_jstr(c, "Id")) ? s : rq->container);
+	s = jobs_jstr(c, "Name");
 	snprintf(pf->container_name, sizeof(pf->container_name), "%s",
 		 s ? (s[0] == '/' ? s + 1 : s) : rq->container);
 	running = json_object_object_get_ex(c, "State", &v) &&
@@ -335,8 +326,8 @@ int jobs_checkpoint_preflight(struct jobs *j, const struct jobs_checkpoint_reque
 		n = json_object_array_length(mounts);
 		for (i = 0; i < n; i++) {
 			struct json_object *m = json_object_array_get_idx(mounts, i);
-			const char *type = jstr(m, "Type"), *src = jstr(m, "Source");
-			const char *dst = jstr(m, "Destination");
+			const char *type = jobs_jstr(m, "Type"), *src = jobs_jstr(m, "Source");
+			const char *dst = jobs_jstr(m, "Destination");
 
 			if (!type || strcmp(type, "bind") != 0 || !src)
 				continue;

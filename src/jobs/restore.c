@@ -113,13 +113,8 @@ int jobs_restore_begin(struct jobs *j, const struct jobs_restore_request *rq,
 	}
 	if (jobs_engine_ready(e, &info, !rq->cold, err))
 		goto out;
-	if (!rq->cold && strcmp(ck.engine_kind, engine_kind_name(engine_kind(e))) != 0) {
-		jobs_fail(err, "engine_kind_mismatch",
-			  "checkpoint '%s' was taken on a %s engine; engine '%s' is %s: a checkpoint "
-			  "restores on an engine of its own kind", ck.id, ck.engine_kind,
-			  engine_name(e), engine_kind_name(engine_kind(e)));
+	if (!rq->cold && jobs_kind_matches(&ck, e, err))
 		goto out;
-	}
 	if (!rq->cold && rq->overrides && engine_kind(e) == ENGINE_PODMAN) {
 		jobs_fail(err, "invalid_field",
 			  "a restore on a Podman engine takes the container's configuration from the "
@@ -632,7 +627,7 @@ static int podman_start(struct jobs *j, struct engine *e, const struct store_che
 	if (json_object_object_get_ex(cfg, "HostConfig", &hc) &&
 	    json_object_object_get_ex(hc, "NetworkMode", &v) && json_object_is_type(v, json_type_string))
 		none = strcmp(json_object_get_string(v), "none") == 0;
-	r = jobs_podman_restore(j, e, ck, rs, &ee);
+	r = jobs_podman_restore(e, ck, rs, &ee);
 	rs->t_start = clock_mono_ms() - t;
 	if (r != ENGINE_OK) {
 		if (r == ENGINE_UNREACHABLE)
@@ -652,7 +647,7 @@ static int podman_start(struct jobs *j, struct engine *e, const struct store_che
 	if (none) {
 		int64_t lo = clock_mono_ms();
 
-		if (jobs_podman_loopback_up(j, e, rs->container_id, rs->id, err))
+		if (jobs_podman_loopback_up(e, rs->container_id, rs->id, err))
 			goto out;
 		rs->t_start = clock_mono_ms() - t;
 		store_restore_update(jobs_store(j), rs);

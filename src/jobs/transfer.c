@@ -71,12 +71,9 @@ int jobs_transfer(struct jobs *j, const char *job_id, const struct store_checkpo
 	*bytes_moved = 0;
 	if (jobs_engine_ready(src, &si, 0, err) || jobs_engine_ready(dst, &di, 1, err))
 		return -1;
-	podman = strcmp(ck->engine_kind, "podman") == 0;
-	if (podman != (engine_kind(dst) == ENGINE_PODMAN))
-		return jobs_fail(err, "engine_kind_mismatch",
-				 "checkpoint '%s' was taken on a %s engine; engine '%s' is %s",
-				 ck->id, ck->engine_kind, engine_name(dst),
-				 engine_kind_name(engine_kind(dst)));
+	if (jobs_kind_matches(ck, dst, err))
+		return -1;
+	podman = engine_kind(dst) == ENGINE_PODMAN;
 	if (!podman && strncmp(ck->directory, si.root_dir, strlen(si.root_dir)) != 0)
 		return jobs_fail(err, "engine_error", "checkpoint folder '%s' is not under '%s'",
 				 ck->directory, si.root_dir);
