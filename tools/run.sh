@@ -16,22 +16,21 @@ cd "$(dirname "$0")/.."
 
 answers() { curl -fsS -m 2 "http://127.0.0.1:$1/_ping" >/dev/null 2>&1; }
 
+# dev SCRIPT PORT KIND FOLDER: unless something answers on PORT, starts the
+# test bed's development engine of SCRIPT there and loads the test image.
+dev() {
+	answers "$2" && return 0
+	echo "run: no engine answers on tcp://127.0.0.1:$2: starting a development $3 engine there" >&2
+	echo "run: (data in /var/tmp/checkpointd-bed/$4; stop it with 'tests/bed/$1 stop dev')" >&2
+	"tests/bed/$1" start dev "$2" >/dev/null
+	tests/bed/images.sh "$2" >/dev/null
+	echo "run: development $3 engine ready; image checkpointd-test:latest loaded" >&2
+}
+
 if [ -z "${CHECKPOINTD_ENGINE:-}" ] && [ -z "${DOCKER_HOST:-}" ]; then
 	tests/bed/install.sh
-	if ! answers 2375; then
-		echo "run: no engine answers on tcp://127.0.0.1:2375: starting a development Docker engine there" >&2
-		echo "run: (Docker with CRIU 4.2, data in /var/tmp/checkpointd-bed/dev; stop it with 'tests/bed/engine.sh stop dev')" >&2
-		tests/bed/engine.sh start dev 2375 >/dev/null
-		tests/bed/images.sh 2375 >/dev/null
-		echo "run: development Docker engine ready; image checkpointd-test:latest loaded" >&2
-	fi
-	if ! answers 8888; then
-		echo "run: starting a development Podman engine on tcp://127.0.0.1:8888" >&2
-		echo "run: (data in /var/tmp/checkpointd-bed/podman-dev; stop it with 'tests/bed/podman.sh stop dev')" >&2
-		tests/bed/podman.sh start dev 8888 >/dev/null
-		tests/bed/images.sh 8888 >/dev/null
-		echo "run: development Podman engine ready; image checkpointd-test:latest loaded" >&2
-	fi
+	dev engine.sh 2375 Docker dev
+	dev podman.sh 8888 Podman podman-dev
 	if curl -fsS -m 2 http://127.0.0.1:8888/version 2>/dev/null | grep -q 'Podman Engine'; then
 		CHECKPOINTD_ENGINE="default=tcp://127.0.0.1:2375 podman=podman+tcp://127.0.0.1:8888"
 	else
